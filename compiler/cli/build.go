@@ -1,0 +1,44 @@
+package cli
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"path"
+
+	"github.com/regedge/regedge/compiler/outdir"
+	"github.com/regedge/regedge/compiler/render"
+)
+
+func runBuild(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("build", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var pf policyFlags
+	pf.register(fs)
+	out := fs.String("out", "out", "output `DIR`, replaced as a whole")
+	if fs.Parse(args) != nil || fs.NArg() != 0 {
+		return 2
+	}
+	plans := pf.plans(stderr)
+	if plans == nil {
+		return 1
+	}
+	var files []render.File
+	for _, p := range plans {
+		rendered, err := render.All(p)
+		if err != nil {
+			fmt.Fprintf(stderr, "regedge: rendering: %v\n", err)
+			return 1
+		}
+		for _, f := range rendered {
+			// Each named deployment gets its own folder.
+			f.Path = path.Join(p.Deployment, f.Path)
+			files = append(files, f)
+		}
+	}
+	if err := outdir.Replace(*out, files); err != nil {
+		fmt.Fprintf(stderr, "regedge: writing %s: %v\n", *out, err)
+		return 1
+	}
+	return 0
+}

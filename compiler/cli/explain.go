@@ -1,0 +1,114 @@
+package cli
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/netip"
+	"strings"
+
+	"github.com/regedge/regedge/compiler/answer"
+	"github.com/regedge/regedge/compiler/plan"
+	"github.com/regedge/regedge/compiler/ranges"
+	"github.com/regedge/regedge/compiler/request"
+)
+
+// explanation is what explain prints. Fields that do not apply are empty.
+type explanation struct {
+	Status   int    `json:"status"`
+	Location string `json:"location"`
+	Rule     int    `json:"rule"`
+	Route    string `json:"route"`
+	Label    string `json:"label"`
+	Site     string `json:"site"`
+	Prefix   string `json:"prefix"`
+	Feed     string `json:"feed"`
+	Cloud    string `json:"cloud"`
+	Region   string `json:"region"`
+}
+
+func runExplain(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("explain", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var pf policyFlags
+	pf.register(fs)
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	method := fs.String("method", "GET", "request `METHOD`")
+	deployment := fs.String("deployment", "", "deployment `NAME`, for policies with deployments")
+	if fs.Parse(args) != nil || fs.NArg() != 2 {
+		fmt.Fprintln(stderr, "usage: regedge explain [flags] CLIENT_IP PATH")
+		return 2
+	}
+	addr, err := netip.ParseAddr(fs.Arg(0))
+	if err != nil {
+		fmt.Fprintf(stderr, "regedge: %q is not an IP address\n", fs.Arg(0))
+		return 2
+	}
+	plans := pf.plans(stderr)
+	if plans == nil {
+		return 1
+	}
+	p := pickDeployment(plans, *deployment)
+	if p == nil {
+		fmt.Fprintf(stderr, "regedge: no deployment %q\n", *deployment)
+		return 2
+	}
+	e := explain(p, addr, strings.ToUpper(*method), fs.Arg(1))
+	if *asJSON {
+		out, _ := json.Marshal(e)
+		fmt.Fprintf(stdout, "%s\n", out)
+		return 0
+	}
+	fmt.Fprintf(stdout, "client   %s\n", addr)
+	if e.Prefix != "" {
+		fmt.Fprintf(stdout, "prefix   %s, feed %s, %s:%s\n", e.Prefix, e.Feed, e.Cloud, e.Region)
+	} else {
+		fmt.Fprintf(stdout, "prefix   none: no feed lists this address\n")
+	}
+	fmt.Fprintf(stdout, "label    %s\n", e.Label)
+	fmt.Fprintf(stdout, "rule     %d (docs/request-handling.md)\n", e.Rule)
+	if e.Route != "" {
+		fmt.Fprintf(stdout, "route    %s\n", e.Route)
+	}
+	if e.Site != "" {
+		fmt.Fprintf(stdout, "site     %s (if the blob is there; else the route's fallback)\n", e.Site)
+	}
+	fmt.Fprintf(stdout, "status   %d\n", e.Status)
+	if e.Location != "" {
+		fmt.Fprintf(stdout, "location %s\n", e.Location)
+	}
+	return 0
+}
+
+func pickDeployment(plans []*plan.Plan, name string) *plan.Plan {
+	if name == "" && len(plans) > 0 {
+		return plans[0]
+	}
+	for _, p := range plans {
+		if p.Deployment == name {
+			return p
+		}
+	}
+	return nil
+}
+
+// explain answers a request as the policy would, assuming the blob is at
+// the mirror, and says which prefix and feed decided.
+func explain(p *plan.Plan, addr netip.Addr, method, target string) explanation {
+	label := p.Lookup(addr)
+	r := request.Parse(method, target)
+	res := answer.For(p, r, label, func(string, string) bool { return true })
+	e := explanation{Status: res.Status, Location: res.Location, Rule: int(r.Rule), Route: res.Route, Label: p.Labels[label].Name, Site: res.Site}
+	addr = addr.Unmap()
+	table := p.Trace.V6
+	if addr.Is4() {
+		table = p.Trace.V4
+	}
+	if i := ranges.Find(table, addr); i >= 0 {
+		entry := p.Trace.Entries[table[i].Source]
+		class := p.Trace.Classes[entry.Class]
+		e.Prefix, e.Feed, e.Cloud, e.Region = entry.Prefix.String(), entry.Feed, class.Cloud, class.Region
+	}
+	return e
+}

@@ -1,0 +1,10 @@
+// Command regedge compiles a registry routing policy into edge configs.
+package main
+
+import (
+	"os"
+
+	"github.com/regedge/regedge/compiler/cli"
+)
+
+func main() { os.Exit(cli.Main()) }

@@ -1,0 +1,542 @@
+package config
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/gohcl"
+	"github.com/zclconf/go-cty/cty"
+)
+
+var rootSchema = &hcl.BodySchema{
+	Blocks: []hcl.BlockHeaderSchema{
+		{Type: "registry"},
+		{Type: "client_ip"},
+		{Type: "locals"},
+		{Type: "feed", LabelNames: []string{"name"}},
+		{Type: "upstream", LabelNames: []string{"name"}},
+		{Type: "site", LabelNames: []string{"name"}},
+		{Type: "mirror"},
+		{Type: "route", LabelNames: []string{"name"}},
+		{Type: "nginx"},
+		// Accepted only to say where it belongs.
+		{Type: "check"},
+	},
+}
+
+type registryBlock struct {
+	InfoURL         string    `hcl:"info_url"`
+	PrivacyURL      string    `hcl:"privacy_url"`
+	InfoURLRange    hcl.Range `hcl:"info_url,attr_value_range"`
+	PrivacyURLRange hcl.Range `hcl:"privacy_url,attr_value_range"`
+}
+
+type clientIPBlock struct {
+	Header      string    `hcl:"header,optional"`
+	TrustedHops int       `hcl:"trusted_hops,optional"`
+	HeaderRange hcl.Range `hcl:"header,attr_value_range"`
+	HopsRange   hcl.Range `hcl:"trusted_hops,attr_value_range"`
+}
+
+type feedBlock struct {
+	Format          string    `hcl:"format"`
+	File            string    `hcl:"file"`
+	URL             string    `hcl:"url"`
+	Cloud           string    `hcl:"cloud,optional"`
+	Priority        int       `hcl:"priority,optional"`
+	ExcludeRegions  []string  `hcl:"exclude_regions,optional"`
+	ExcludeServices []string  `hcl:"exclude_services,optional"`
+	FormatRange     hcl.Range `hcl:"format,attr_value_range"`
+	FileRange       hcl.Range `hcl:"file,attr_value_range"`
+	URLRange        hcl.Range `hcl:"url,attr_value_range"`
+	CloudRange      hcl.Range `hcl:"cloud,attr_value_range"`
+}
+
+type upstreamBlock struct {
+	Endpoint      string    `hcl:"endpoint"`
+	Prefix        string    `hcl:"prefix"`
+	EndpointRange hcl.Range `hcl:"endpoint,attr_value_range"`
+	PrefixRange   hcl.Range `hcl:"prefix,attr_value_range"`
+}
+
+type siteBlock struct {
+	URL           string    `hcl:"url"`
+	BlobPath      string    `hcl:"blob_path,optional"`
+	Regions       []string  `hcl:"regions,optional"`
+	URLRange      hcl.Range `hcl:"url,attr_value_range"`
+	BlobPathRange hcl.Range `hcl:"blob_path,attr_value_range"`
+	RegionsRange  hcl.Range `hcl:"regions,attr_value_range"`
+	Remain        hcl.Body  `hcl:",remain"`
+}
+
+type mirrorBlock struct {
+	DefaultSite   hcl.Expression `hcl:"default_site"`
+	BlobPath      string         `hcl:"blob_path,optional"`
+	BlobPathRange hcl.Range      `hcl:"blob_path,attr_value_range"`
+	Check         *checkBlock    `hcl:"check,block"`
+}
+
+type checkBlock struct {
+	PositiveTTL      string    `hcl:"positive_ttl"`
+	NegativeTTL      string    `hcl:"negative_ttl"`
+	Timeout          string    `hcl:"timeout"`
+	CacheSize        int       `hcl:"cache_size,optional"`
+	PositiveTTLRange hcl.Range `hcl:"positive_ttl,attr_value_range"`
+	NegativeTTLRange hcl.Range `hcl:"negative_ttl,attr_value_range"`
+	TimeoutRange     hcl.Range `hcl:"timeout,attr_value_range"`
+	CacheSizeRange   hcl.Range `hcl:"cache_size,attr_value_range"`
+}
+
+type routeBlock struct {
+	Kinds        []string       `hcl:"kinds"`
+	Clouds       []string       `hcl:"clouds,optional"`
+	Regions      []string       `hcl:"regions,optional"`
+	To           hcl.Expression `hcl:"to"`
+	Fallback     hcl.Expression `hcl:"fallback,optional"`
+	KindsRange   hcl.Range      `hcl:"kinds,attr_value_range"`
+	CloudsRange  hcl.Range      `hcl:"clouds,attr_value_range"`
+	RegionsRange hcl.Range      `hcl:"regions,attr_value_range"`
+}
+
+type nginxBlock struct {
+	Listen          []string  `hcl:"listen,optional"`
+	WorkerProcesses string    `hcl:"worker_processes,optional"`
+	Resolver        []string  `hcl:"resolver,optional"`
+	ListenRange     hcl.Range `hcl:"listen,attr_value_range"`
+	WorkersRange    hcl.Range `hcl:"worker_processes,attr_value_range"`
+	ResolverRange   hcl.Range `hcl:"resolver,attr_value_range"`
+}
+
+// defaultBlobPath is where registry.k8s.io's mirrors keep blobs.
+const defaultBlobPath = "/containers/images/{digest}"
+
+// decoder turns one merged policy body into a Policy, collecting every
+// problem it finds.
+type decoder struct {
+	reader Reader
+	ctx    *hcl.EvalContext
+	diags  hcl.Diagnostics
+	policy *Policy
+	// Raw references, resolved once every block is known.
+	defaultSite  hcl.Expression
+	routeTargets []routeRefs
+}
+
+type routeRefs struct {
+	route        *Route
+	to, fallback hcl.Expression
+	cloudsRange  hcl.Range
+	clouds       []string
+}
+
+func decode(body hcl.Body, r Reader) (*Policy, hcl.Diagnostics) {
+	d := &decoder{reader: r, policy: &Policy{}}
+	content, diags := body.Content(rootSchema)
+	d.diags = diags
+	byType := map[string][]*hcl.Block{}
+	for _, b := range content.Blocks {
+		byType[b.Type] = append(byType[b.Type], b)
+	}
+	ctx, diags := evalLocals(byType["locals"])
+	d.ctx = ctx
+	d.diags = append(d.diags, diags...)
+
+	for _, b := range byType["check"] {
+		d.errorf(b.DefRange, "Misplaced check block", "The check block belongs inside the mirror block; move it there.")
+	}
+	if b := d.single(byType, "registry", true, body); b != nil {
+		d.registry(b)
+	}
+	if b := d.single(byType, "client_ip", false, body); b != nil {
+		d.clientIP(b)
+	}
+	d.namedBlocks(byType["feed"], "feed", d.feed)
+	d.namedBlocks(byType["upstream"], "upstream", d.upstream)
+	d.sites(byType["site"])
+	if b := d.single(byType, "mirror", true, body); b != nil {
+		d.mirror(b)
+	}
+	d.namedBlocks(byType["route"], "route", d.route)
+	d.nginx(d.single(byType, "nginx", false, body))
+	d.requireSome(body, "feed", len(d.policy.Feeds))
+	d.requireSome(body, "upstream", len(d.policy.Upstreams))
+	d.requireSome(body, "route", len(d.policy.Routes))
+	d.resolve()
+	return d.policy, d.diags
+}
+
+func (d *decoder) errorf(r hcl.Range, summary, detail string, args ...any) {
+	d.diags = append(d.diags, &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  summary,
+		Detail:   fmt.Sprintf(detail, args...),
+		Subject:  r.Ptr(),
+	})
+}
+
+// single returns the one block of a type that may appear once.
+func (d *decoder) single(byType map[string][]*hcl.Block, typ string, required bool, body hcl.Body) *hcl.Block {
+	blocks := byType[typ]
+	for _, b := range blocks[min(1, len(blocks)):] {
+		d.diags = append(d.diags, duplicate(typ+" block", typ, b.DefRange, blocks[0].DefRange))
+	}
+	if len(blocks) == 0 {
+		if required {
+			d.errorf(body.MissingItemRange(), "Missing "+typ+" block", "A policy needs a %s block; add one.", typ)
+		}
+		return nil
+	}
+	return blocks[0]
+}
+
+func (d *decoder) requireSome(body hcl.Body, typ string, n int) {
+	if n == 0 && !d.diags.HasErrors() {
+		d.errorf(body.MissingItemRange(), "No "+typ+" blocks", "A policy needs at least one %s block; add one.", typ)
+	}
+}
+
+// namedBlocks decodes each labelled block once, reporting duplicate names.
+func (d *decoder) namedBlocks(blocks []*hcl.Block, typ string, decodeOne func(name string, b *hcl.Block)) {
+	seen := map[string]hcl.Range{}
+	for _, b := range blocks {
+		name := b.Labels[0]
+		if !namePattern.MatchString(name) {
+			d.diags = append(d.diags, badName(typ, b.LabelRanges[0]))
+			continue
+		}
+		if prev, ok := seen[name]; ok {
+			d.diags = append(d.diags, duplicate(typ, name, b.DefRange, prev))
+			continue
+		}
+		seen[name] = b.DefRange
+		decodeOne(name, b)
+	}
+}
+
+func (d *decoder) decodeBody(body hcl.Body, ctx *hcl.EvalContext, v any) bool {
+	diags := gohcl.DecodeBody(body, ctx, v)
+	d.diags = append(d.diags, diags...)
+	return !diags.HasErrors()
+}
+
+func (d *decoder) registry(b *hcl.Block) {
+	var rb registryBlock
+	if !d.decodeBody(b.Body, d.ctx, &rb) {
+		return
+	}
+	d.checkURL(rb.InfoURL, rb.InfoURLRange, pageURLPattern, "an http or https URL")
+	d.checkURL(rb.PrivacyURL, rb.PrivacyURLRange, pageURLPattern, "an http or https URL")
+	d.policy.Registry = Registry{InfoURL: rb.InfoURL, PrivacyURL: rb.PrivacyURL}
+}
+
+func (d *decoder) clientIP(b *hcl.Block) {
+	var cb clientIPBlock
+	if !d.decodeBody(b.Body, d.ctx, &cb) {
+		return
+	}
+	if cb.Header != "" && !headerPattern.MatchString(cb.Header) {
+		d.errorf(cb.HeaderRange, "Invalid header name", "A header name is letters, digits and hyphens, such as \"X-Forwarded-For\".")
+	}
+	if cb.TrustedHops < 0 || cb.TrustedHops > 16 {
+		d.errorf(cb.HopsRange, "Invalid trusted_hops", "trusted_hops counts proxies in front of the registry; give a number from 0 to 16.")
+	}
+	if cb.Header == "" && cb.TrustedHops != 0 {
+		d.errorf(cb.HopsRange, "trusted_hops without header", "Hops are counted in a header; set header, such as \"X-Forwarded-For\", or remove trusted_hops.")
+	}
+	d.policy.ClientIP = ClientIP{Header: cb.Header, TrustedHops: cb.TrustedHops}
+}
+
+func (d *decoder) feed(name string, b *hcl.Block) {
+	var fb feedBlock
+	if !d.decodeBody(b.Body, d.ctx, &fb) {
+		return
+	}
+	if !slices.Contains(feedFormats, fb.Format) {
+		d.errorf(fb.FormatRange, "Unknown feed format", "The format %q is not one of %s.%s", fb.Format, quoteList(feedFormats), DidYouMean(fb.Format, feedFormats))
+	}
+	d.checkURL(fb.URL, fb.URLRange, pageURLPattern, "an http or https URL")
+	cloud := fb.Cloud
+	if cloud == "" {
+		cloud = name
+	}
+	if !namePattern.MatchString(cloud) || cloud == unknownCloud {
+		d.errorf(fb.CloudRange, "Invalid cloud name", "A cloud name is lower-case letters, digits and hyphens, and not %q.", unknownCloud)
+	}
+	d.policy.Feeds = append(d.policy.Feeds, &Feed{
+		Name:            name,
+		Format:          fb.Format,
+		Cloud:           cloud,
+		File:            Resolve(fb.FileRange, fb.File),
+		URL:             fb.URL,
+		Priority:        fb.Priority,
+		ExcludeRegions:  fb.ExcludeRegions,
+		ExcludeServices: fb.ExcludeServices,
+		DefRange:        b.DefRange,
+	})
+}
+
+func (d *decoder) upstream(name string, b *hcl.Block) {
+	var ub upstreamBlock
+	if !d.decodeBody(b.Body, d.ctx, &ub) {
+		return
+	}
+	d.checkURL(ub.Endpoint, ub.EndpointRange, endpointPattern, "a scheme and host with no path, such as \"https://us-central1-docker.pkg.dev\"")
+	if !repoPrefixPattern.MatchString(ub.Prefix) {
+		d.errorf(ub.PrefixRange, "Invalid repository prefix", "A prefix is repository path components of lower-case letters and digits joined by \"/\", such as \"k8s-artifacts-prod/images\".")
+	}
+	d.policy.Upstreams = append(d.policy.Upstreams, &Upstream{Name: name, Endpoint: ub.Endpoint, Prefix: ub.Prefix, DefRange: b.DefRange})
+}
+
+// sites decodes site blocks, expanding for_each into one site per element
+// named "<label>-<key>".
+func (d *decoder) sites(blocks []*hcl.Block) {
+	seen := map[string]hcl.Range{}
+	for _, b := range blocks {
+		label := b.Labels[0]
+		if !namePattern.MatchString(label) {
+			d.diags = append(d.diags, badName("site", b.LabelRanges[0]))
+			continue
+		}
+		content, rest, diags := b.Body.PartialContent(&hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "for_each"}}})
+		d.diags = append(d.diags, diags...)
+		forEach, ok := content.Attributes["for_each"]
+		if !ok {
+			d.site(label, b, rest, d.ctx, seen)
+			continue
+		}
+		keys, values, diags := forEachKeys(forEach.Expr, d.ctx)
+		d.diags = append(d.diags, diags...)
+		for i, k := range keys {
+			name := label + "-" + k.AsString()
+			if !namePattern.MatchString(name) {
+				d.errorf(forEach.Expr.Range(), "Invalid site name", "The key %q makes the site name %q, but a name is lower-case letters, digits, hyphens and underscores.", k.AsString(), name)
+				continue
+			}
+			d.site(name, b, rest, withEach(d.ctx, k, values[i]), seen)
+		}
+	}
+}
+
+func (d *decoder) site(name string, b *hcl.Block, body hcl.Body, ctx *hcl.EvalContext, seen map[string]hcl.Range) {
+	if prev, ok := seen[name]; ok {
+		d.diags = append(d.diags, duplicate("site", name, b.DefRange, prev))
+		return
+	}
+	seen[name] = b.DefRange
+	var sb siteBlock
+	if !d.decodeBody(body, ctx, &sb) {
+		return
+	}
+	// site's remain body only carries the for_each already handled.
+	d.checkURL(sb.URL, sb.URLRange, siteURLPattern, "an http or https URL with an optional path, such as \"https://mirror.example.com/registry\"")
+	if sb.BlobPath != "" {
+		d.checkBlobPath(sb.BlobPath, sb.BlobPathRange)
+	}
+	d.policy.Sites = append(d.policy.Sites, &Site{
+		Name:     name,
+		URL:      trimSlash(sb.URL),
+		BlobPath: sb.BlobPath,
+		Regions:  d.patterns(sb.Regions, sb.RegionsRange),
+		DefRange: b.DefRange,
+	})
+}
+
+func (d *decoder) mirror(b *hcl.Block) {
+	var mb mirrorBlock
+	if !d.decodeBody(b.Body, d.ctx, &mb) {
+		return
+	}
+	blobPath := mb.BlobPath
+	if blobPath == "" {
+		blobPath = defaultBlobPath
+	} else {
+		d.checkBlobPath(blobPath, mb.BlobPathRange)
+	}
+	for _, s := range d.policy.Sites {
+		if s.BlobPath == "" {
+			s.BlobPath = blobPath
+		}
+	}
+	d.defaultSite = mb.DefaultSite
+	d.policy.Mirror.DefRange = b.DefRange
+	if mb.Check != nil {
+		d.policy.Mirror.Check = d.check(mb.Check)
+	}
+}
+
+func (d *decoder) check(cb *checkBlock) *Check {
+	c := &Check{
+		PositiveTTL: d.duration(cb.PositiveTTL, cb.PositiveTTLRange),
+		NegativeTTL: d.duration(cb.NegativeTTL, cb.NegativeTTLRange),
+		Timeout:     d.duration(cb.Timeout, cb.TimeoutRange),
+		CacheSize:   cb.CacheSize,
+	}
+	if c.CacheSize == 0 {
+		c.CacheSize = 100000
+	}
+	if c.CacheSize < 0 {
+		d.errorf(cb.CacheSizeRange, "Invalid cache_size", "cache_size is how many answers the existence cache keeps; give a positive number.")
+	}
+	return c
+}
+
+func (d *decoder) route(name string, b *hcl.Block) {
+	var rb routeBlock
+	if !d.decodeBody(b.Body, d.ctx, &rb) {
+		return
+	}
+	r := &Route{Name: name, DefRange: b.DefRange}
+	for _, k := range rb.Kinds {
+		if !slices.Contains(kindNames, k) {
+			d.errorf(rb.KindsRange, "Unknown request kind", "The kind %q is not one of %s.%s", k, quoteList(kindNames), DidYouMean(k, kindNames))
+			continue
+		}
+		r.Kinds = append(r.Kinds, Kind(k))
+	}
+	if len(rb.Kinds) == 0 {
+		d.errorf(rb.KindsRange, "No request kinds", "A route needs at least one kind, such as [\"blob\"] or [\"any\"].")
+	}
+	r.Regions = d.patterns(rb.Regions, rb.RegionsRange)
+	d.policy.Routes = append(d.policy.Routes, r)
+	d.routeTargets = append(d.routeTargets, routeRefs{route: r, to: rb.To, fallback: rb.Fallback, clouds: rb.Clouds, cloudsRange: rb.CloudsRange})
+}
+
+func (d *decoder) nginx(b *hcl.Block) {
+	n := Nginx{Listen: []string{"80", "[::]:80"}, WorkerProcesses: "auto"}
+	if b != nil {
+		var nb nginxBlock
+		if d.decodeBody(b.Body, d.ctx, &nb) {
+			if nb.Listen != nil {
+				n.Listen = nb.Listen
+			}
+			if nb.WorkerProcesses != "" {
+				n.WorkerProcesses = nb.WorkerProcesses
+			}
+			n.Resolver = nb.Resolver
+			for _, l := range n.Listen {
+				if !listenPattern.MatchString(l) {
+					d.errorf(nb.ListenRange, "Invalid listen address", "The address %q is not a port, address:port or [ipv6]:port.", l)
+				}
+			}
+			if !workersPattern.MatchString(n.WorkerProcesses) {
+				d.errorf(nb.WorkersRange, "Invalid worker_processes", "worker_processes is \"auto\" or a number.")
+			}
+			for _, r := range n.Resolver {
+				if !resolverPattern.MatchString(r) {
+					d.errorf(nb.ResolverRange, "Invalid resolver", "The resolver %q is not an IP address with an optional port.", r)
+				}
+			}
+		}
+	}
+	d.policy.Nginx = n
+}
+
+// resolve turns references (upstream.x, site.x, mirror) and cloud names
+// into names, now that every block has been decoded.
+func (d *decoder) resolve() {
+	p := d.policy
+	if d.defaultSite != nil {
+		if t, ok := d.reference(d.defaultSite, "site"); ok {
+			p.Mirror.DefaultSite = t.Site
+		}
+	}
+	clouds := []string{unknownCloud}
+	for _, f := range p.Feeds {
+		if !slices.Contains(clouds, f.Cloud) {
+			clouds = append(clouds, f.Cloud)
+		}
+	}
+	for _, rt := range d.routeTargets {
+		if t, ok := d.reference(rt.to, "upstream", "site", "mirror"); ok {
+			rt.route.To = t
+		}
+		if !isNull(rt.fallback) {
+			if t, ok := d.reference(rt.fallback, "upstream"); ok {
+				rt.route.Fallback = t.Upstream
+			}
+		}
+		if (rt.route.To.Site != "" || rt.route.To.Mirror) && isNull(rt.fallback) {
+			d.errorf(rt.route.DefRange, "Missing fallback", "A route to a mirror needs fallback = upstream.NAME for blobs the site lacks.")
+		}
+		if rt.route.To.Site != "" || rt.route.To.Mirror {
+			for _, k := range rt.route.Kinds {
+				if k != KindBlob {
+					d.errorf(rt.to.Range(), "Mirror for non-blob requests", "Mirrors hold only blobs, but this route also matches %q requests; send those to an upstream in a separate route.", k)
+					break
+				}
+			}
+		}
+		for _, c := range rt.clouds {
+			if !slices.Contains(clouds, c) {
+				d.errorf(rt.cloudsRange, "Unknown cloud", "No feed has the cloud %q; the clouds are %s.%s", c, quoteList(clouds), DidYouMean(c, clouds))
+			}
+		}
+		rt.route.Clouds = rt.clouds
+	}
+	for _, pat := range d.allPatterns() {
+		if !slices.Contains(clouds, pat.Cloud) {
+			d.errorf(pat.Range, "Unknown cloud", "No feed has the cloud %q; the clouds are %s.%s", pat.Cloud, quoteList(clouds), DidYouMean(pat.Cloud, clouds))
+		}
+	}
+}
+
+func (d *decoder) allPatterns() []Pattern {
+	var all []Pattern
+	for _, s := range d.policy.Sites {
+		all = append(all, s.Regions...)
+	}
+	for _, r := range d.policy.Routes {
+		all = append(all, r.Regions...)
+	}
+	return all
+}
+
+// reference resolves an expression such as upstream.main, site.cloudfront or
+// mirror, allowing only the given root names.
+func (d *decoder) reference(expr hcl.Expression, roots ...string) (Target, bool) {
+	trav, diags := hcl.AbsTraversalForExpr(expr)
+	want := quoteList(roots)
+	if diags.HasErrors() || !slices.Contains(roots, trav.RootName()) {
+		d.errorf(expr.Range(), "Invalid reference", "Expected a reference to %s, such as upstream.main, without quotes.", want)
+		return Target{}, false
+	}
+	if trav.RootName() == "mirror" {
+		if len(trav) != 1 {
+			d.errorf(expr.Range(), "Invalid reference", "mirror stands alone: it means the site that serves the client's region.")
+			return Target{}, false
+		}
+		return Target{Mirror: true}, true
+	}
+	attr, ok := trav[1].(hcl.TraverseAttr)
+	if len(trav) != 2 || !ok {
+		d.errorf(expr.Range(), "Invalid reference", "Expected %s.NAME.", trav.RootName())
+		return Target{}, false
+	}
+	var names []string
+	if trav.RootName() == "upstream" {
+		for _, u := range d.policy.Upstreams {
+			names = append(names, u.Name)
+		}
+	} else {
+		for _, s := range d.policy.Sites {
+			names = append(names, s.Name)
+		}
+	}
+	if !slices.Contains(names, attr.Name) {
+		d.errorf(expr.Range(), "Reference to undeclared "+trav.RootName(), "No %s named %q is declared.%s", trav.RootName(), attr.Name, DidYouMean(attr.Name, names))
+		return Target{}, false
+	}
+	if trav.RootName() == "upstream" {
+		return Target{Upstream: attr.Name}, true
+	}
+	return Target{Site: attr.Name}, true
+}
+
+func isNull(expr hcl.Expression) bool {
+	if expr == nil {
+		return true
+	}
+	v, diags := expr.Value(nil)
+	return !diags.HasErrors() && v.IsNull() && v.Type() == cty.DynamicPseudoType
+}

@@ -1,0 +1,157 @@
+package config
+
+import (
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+)
+
+// Policy is one deployment's policy, decoded and checked.
+type Policy struct {
+	Deployment string // "" for a policy without deployment blocks
+	Registry   Registry
+	ClientIP   ClientIP
+	Feeds      []*Feed
+	Upstreams  []*Upstream
+	Sites      []*Site
+	Mirror     Mirror
+	Routes     []*Route
+	Nginx      Nginx
+}
+
+// Registry holds the pages the registry serves itself.
+type Registry struct {
+	InfoURL    string
+	PrivacyURL string
+}
+
+// ClientIP says where the client address comes from. An empty Header means
+// the TCP peer.
+type ClientIP struct {
+	Header string
+	// TrustedHops is how many entries, counted from the right of the
+	// header's list, were appended by proxies we trust and are skipped.
+	TrustedHops int
+}
+
+// Feed is one cloud IP range snapshot.
+type Feed struct {
+	Name            string
+	Format          string
+	Cloud           string
+	File            string // resolved against the policy file's folder
+	URL             string
+	Priority        int
+	ExcludeRegions  []string
+	ExcludeServices []string
+	DefRange        hcl.Range
+}
+
+// Upstream is a registry that holds every manifest and blob.
+type Upstream struct {
+	Name     string
+	Endpoint string // scheme://host[:port]
+	Prefix   string // repository path prefix, no leading or trailing slash
+	DefRange hcl.Range
+}
+
+// Site is one mirror holding copies of blobs.
+type Site struct {
+	Name     string
+	URL      string // base URL, no trailing slash
+	BlobPath string // starts with "/", contains "{digest}" once
+	Regions  []Pattern
+	DefRange hcl.Range
+}
+
+// Pattern matches client classes: a cloud and a region, where a region
+// ending in "*" matches every region with that prefix.
+type Pattern struct {
+	Cloud  string
+	Region string
+	Range  hcl.Range
+}
+
+// Mirror holds what all sites share.
+type Mirror struct {
+	DefaultSite string
+	Check       *Check // nil when blobs are redirected without checking
+	DefRange    hcl.Range
+}
+
+// Check configures the existence check made before a blob is redirected to
+// a site.
+type Check struct {
+	PositiveTTL time.Duration
+	NegativeTTL time.Duration
+	Timeout     time.Duration
+	CacheSize   int
+}
+
+// Route is one ordered routing rule.
+type Route struct {
+	Name     string
+	Kinds    []Kind
+	Clouds   []string // empty matches every client
+	Regions  []Pattern
+	To       Target
+	Fallback string // upstream used when the site lacks the blob
+	DefRange hcl.Range
+}
+
+// Target is where a route sends a request: an upstream, one named site, or
+// the site that serves the client's region.
+type Target struct {
+	Upstream string
+	Site     string
+	Mirror   bool
+}
+
+// Nginx holds settings only the nginx target uses.
+type Nginx struct {
+	Listen          []string
+	WorkerProcesses string
+	Resolver        []string
+}
+
+// Kind is a request kind a route can match.
+type Kind string
+
+// The request kinds. A signature is a manifest whose tag is a cosign
+// sha256-<hex>.sig or .att tag, so routes for manifests match it too.
+const (
+	KindBlob      Kind = "blob"
+	KindManifest  Kind = "manifest"
+	KindSignature Kind = "signature"
+	KindTags      Kind = "tags"
+	KindReferrers Kind = "referrers"
+	KindAny       Kind = "any"
+)
+
+// Kinds lists the request kinds a request can have, in a fixed order.
+var Kinds = []Kind{KindBlob, KindManifest, KindReferrers, KindSignature, KindTags}
+
+// Matches reports whether a route for kind k handles a request of kind req.
+func (k Kind) Matches(req Kind) bool {
+	return k == req || k == KindAny || (k == KindManifest && req == KindSignature)
+}
+
+// Upstream returns the upstream with the given name, or nil.
+func (p *Policy) Upstream(name string) *Upstream {
+	for _, u := range p.Upstreams {
+		if u.Name == name {
+			return u
+		}
+	}
+	return nil
+}
+
+// Site returns the site with the given name, or nil.
+func (p *Policy) Site(name string) *Site {
+	for _, s := range p.Sites {
+		if s.Name == name {
+			return s
+		}
+	}
+	return nil
+}

@@ -1,0 +1,335 @@
+// Package feeds parses public cloud IP-range feeds (AWS, Azure, GCP, Oracle)
+// into one Snapshot type, reporting every problem as an hcl.Diagnostic that
+// points at the offending JSON value so it can be printed with its source line.
+package feeds
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/agext/levenshtein"
+	"github.com/hashicorp/hcl/v2"
+)
+
+// Formats lists the accepted format names, sorted.
+var Formats = []string{"aws", "azure", "gcp", "oracle"}
+
+// parsers maps each of Formats to the function that reads its top-level object.
+var parsers = map[string]func(p *parser, root value) *Snapshot{
+	"aws":    parseAWS,
+	"azure":  parseAzure,
+	"gcp":    parseGCP,
+	"oracle": parseOracle,
+}
+
+// Entry is one prefix a feed publishes.
+type Entry struct {
+	Prefix  netip.Prefix // masked (canonical) form
+	Region  string
+	Service string
+	Range   hcl.Range // the JSON object this entry came from
+}
+
+// Snapshot is one parsed feed file.
+type Snapshot struct {
+	Format    string
+	SyncToken string  // as published (string form), "" if the format has none
+	Created   string  // the feed's own creation time as published, "" if none
+	Entries   []Entry // in file order
+}
+
+// Parse parses src (the contents of filename) in the given format.
+// It reports every problem it finds rather than stopping at the first, and
+// returns a (possibly partial) Snapshot for any known format so callers can
+// decide what to do with the diagnostics; entries with errors are left out.
+func Parse(format, filename string, src []byte) (*Snapshot, hcl.Diagnostics) {
+	parse, ok := parsers[format]
+	if !ok {
+		return nil, hcl.Diagnostics{unknownFormat(format)}
+	}
+	p := newParser(filename, src)
+	// Validating up front lets the walker below skip values with a plain
+	// byte loop, several times faster than encoding/json's Decoder.
+	if !json.Valid(src) {
+		p.badJSON()
+		return &Snapshot{Format: format}, p.diags
+	}
+	root := span{skipSpace(src, 0), len(bytes.TrimRight(src, space))}
+	return parse(p, value{raw: src[root.start:root.end], at: root}), p.diags
+}
+
+// unknownFormat reports a format name the caller gave, so it has no Subject.
+func unknownFormat(name string) *hcl.Diagnostic {
+	detail := fmt.Sprintf("%q is not a feed format; use one of %s.", name, strings.Join(Formats, ", "))
+	best, bestDist := "", 3 // suggest only names within distance 2
+	for _, f := range Formats {
+		if d := levenshtein.Distance(strings.ToLower(name), f, nil); d < bestDist {
+			best, bestDist = f, d
+		}
+	}
+	if best != "" {
+		detail += fmt.Sprintf(" Did you mean %q?", best)
+	}
+	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown feed format", Detail: detail}
+}
+
+// span is a byte range [start, end) of the source.
+type span struct{ start, end int }
+
+// value is one JSON value, or a missing object member, and where it sits.
+type value struct {
+	key string // member name, or the enclosing array's name for elements
+	raw []byte // nil when the member is missing
+	at  span   // the value, or the object that lacks it
+}
+
+// parser walks one valid JSON file, translating offsets into hcl positions.
+type parser struct {
+	filename string
+	src      []byte
+	lines    []int   // byte offset of each line start, for binary search
+	last     hcl.Pos // the previous result of pos
+	diags    hcl.Diagnostics
+}
+
+func newParser(filename string, src []byte) *parser {
+	lines := make([]int, 1, bytes.Count(src, []byte{'\n'})+1)
+	for i := 0; ; {
+		j := bytes.IndexByte(src[i:], '\n')
+		if j < 0 {
+			break
+		}
+		i += j + 1
+		lines = append(lines, i)
+	}
+	return &parser{filename: filename, src: src, lines: lines}
+}
+
+// pos converts a byte offset into a 1-based line and character column.
+// Offsets mostly arrive in increasing order, so counting characters resumes
+// from the previous position on the same line, which keeps minified
+// single-line feeds linear.
+func (p *parser) pos(off int) hcl.Pos {
+	line, found := slices.BinarySearch(p.lines, off)
+	if !found {
+		line--
+	}
+	from, col := p.lines[line], 1
+	if p.last.Line == line+1 && p.last.Byte <= off {
+		from, col = p.last.Byte, p.last.Column
+	}
+	p.last = hcl.Pos{Line: line + 1, Column: col + utf8.RuneCount(p.src[from:off]), Byte: off}
+	return p.last
+}
+
+func (p *parser) rng(s span) hcl.Range {
+	return hcl.Range{Filename: p.filename, Start: p.pos(s.start), End: p.pos(s.end)}
+}
+
+func (p *parser) errorf(at span, summary, format string, args ...any) {
+	r := p.rng(at)
+	p.diags = append(p.diags, &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  summary,
+		Detail:   fmt.Sprintf(format, args...),
+		Subject:  &r,
+	})
+}
+
+// badJSON reports why src is not valid JSON. Only a Decoder tells a
+// truncated file from a bad byte; Unmarshal gives the byte's offset.
+func (p *parser) badJSON() {
+	err := json.NewDecoder(bytes.NewReader(p.src)).Decode(new(json.RawMessage))
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		end := len(bytes.TrimRight(p.src, space))
+		p.errorf(span{end, end}, "Truncated JSON", "The file ends before its JSON is complete; download the feed again.")
+		return
+	}
+	var se *json.SyntaxError
+	errors.As(json.Unmarshal(p.src, new(json.RawMessage)), &se) // always a SyntaxError, as Valid failed
+	off := max(int(se.Offset)-1, 0)                             // Offset counts the offending byte
+	p.errorf(span{off, off + 1}, "Invalid JSON", "The file is not valid JSON here (%s); fix it or download the feed again.", se)
+}
+
+// space is JSON's whitespace.
+const space = " \t\r\n"
+
+// skipSpace returns the index of the first non-whitespace byte at or after i.
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n') {
+		i++
+	}
+	return i
+}
+
+// end returns where the valid JSON value starting at i ends.
+func (p *parser) end(i int) int {
+	src, depth := p.src, 0
+	for ; ; i++ {
+		switch src[i] {
+		case '"':
+			for i++; src[i] != '"'; i++ {
+				if src[i] == '\\' {
+					i++
+				}
+			}
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+		default:
+			if depth == 0 { // a number or literal runs to the next delimiter
+				for i < len(src) && strings.IndexByte(",}]"+space, src[i]) < 0 {
+					i++
+				}
+				return i
+			}
+			continue
+		}
+		if depth == 0 {
+			return i + 1
+		}
+	}
+}
+
+// walk calls fn for each member of the valid object, or element of the
+// valid array, at sp; key is the unescaped member name, nil in arrays.
+func (p *parser) walk(sp span, fn func(key []byte, v span)) {
+	src := p.src
+	for i := sp.start + 1; ; i++ { // i is past '{', '[' or ','
+		i = skipSpace(src, i)
+		if src[i] == '}' || src[i] == ']' {
+			return // empty
+		}
+		var key []byte
+		if src[sp.start] == '{' {
+			end := p.end(i)
+			key = unquote(src[i:end])
+			i = skipSpace(src, skipSpace(src, end)+1) // past ':'
+		}
+		end := p.end(i)
+		fn(key, span{i, end})
+		if i = skipSpace(src, end); src[i] != ',' {
+			return
+		}
+	}
+}
+
+// fields returns the members of the object obj named by keys, in order;
+// missing ones point at obj.
+func (p *parser) fields(obj value, keys ...string) ([]value, bool) {
+	if !p.is(obj, "object") {
+		return nil, false
+	}
+	vals := make([]value, len(keys))
+	for i, k := range keys {
+		vals[i] = value{key: k, at: obj.at}
+	}
+	p.walk(obj.at, func(key []byte, v span) {
+		if i := slices.Index(keys, string(key)); i >= 0 {
+			vals[i] = value{key: keys[i], raw: p.src[v.start:v.end], at: v}
+		}
+	})
+	return vals, true
+}
+
+// items calls fn for each element of the array v.
+func (p *parser) items(v value, fn func(el value)) bool {
+	if !p.is(v, "array") {
+		return false
+	}
+	p.walk(v.at, func(_ []byte, el span) {
+		fn(value{key: v.key, raw: p.src[el.start:el.end], at: el})
+	})
+	return true
+}
+
+// kind names the JSON type of a valid value.
+func kind(raw []byte) string {
+	switch raw[0] {
+	case '{':
+		return "object"
+	case '[':
+		return "array"
+	case '"':
+		return "string"
+	case 't', 'f':
+		return "boolean"
+	case 'n':
+		return "null"
+	}
+	return "number"
+}
+
+// is reports whether v is present and of JSON type want, diagnosing it if not.
+func (p *parser) is(v value, want string) bool {
+	if v.raw == nil {
+		p.errorf(v.at, fmt.Sprintf("Missing field %q", v.key), "Add %q to this object, or download the feed again.", v.key)
+		return false
+	}
+	if got := kind(v.raw); got != want {
+		p.errorf(v.at, "Wrong JSON type", "Replace this JSON %s with a JSON %s.", got, want)
+		return false
+	}
+	return true
+}
+
+// unquote returns the contents of a valid JSON string, copying only when
+// it has escapes.
+func unquote(raw []byte) []byte {
+	if bytes.IndexByte(raw, '\\') < 0 {
+		return raw[1 : len(raw)-1]
+	}
+	var s string
+	json.Unmarshal(raw, &s) // cannot fail: raw is a valid JSON string
+	return []byte(s)
+}
+
+// str returns a string value, diagnosing a missing or mistyped one.
+func (p *parser) str(v value) (string, bool) {
+	if !p.is(v, "string") {
+		return "", false
+	}
+	return string(unquote(v.raw)), true
+}
+
+// family is the address family a prefix key accepts.
+type family struct {
+	version int    // 4 or 6; 0 accepts either
+	alt     string // where prefixes of the other family belong
+}
+
+// prefix parses a CIDR value, insisting on masked form and the key's family.
+func (p *parser) prefix(v value, fam family) (netip.Prefix, bool) {
+	s, ok := p.str(v)
+	if !ok {
+		return netip.Prefix{}, false
+	}
+	pfx, err := netip.ParsePrefix(s)
+	switch {
+	case err != nil:
+		p.errorf(v.at, "Invalid prefix", "%q is not a CIDR prefix; write it as address/length, like \"192.0.2.0/24\".", s)
+	case pfx != pfx.Masked():
+		p.errorf(v.at, "Prefix has host bits set", "%q has address bits set past its length; write %q instead.", s, pfx.Masked().String())
+	case fam.version == 4 && !pfx.Addr().Is4(), fam.version == 6 && !pfx.Addr().Is6():
+		p.errorf(v.at, "Wrong address family", "%q takes IPv%d prefixes only; list %q under %q instead.", v.key, fam.version, s, fam.alt)
+	default:
+		return pfx, true
+	}
+	return netip.Prefix{}, false
+}
+
+// requireEntries reports a feed that parsed cleanly but lists nothing;
+// feeds whose entries were all broken have already been reported.
+func (p *parser) requireEntries(s *Snapshot, list value) {
+	if len(s.Entries) == 0 && !p.diags.HasErrors() {
+		p.errorf(list.at, "Feed has no prefixes", "The feed lists no IP prefixes; check that the download is complete.")
+	}
+}

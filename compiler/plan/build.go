@@ -1,0 +1,346 @@
+package plan
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/regedge/regedge/compiler/config"
+	"github.com/regedge/regedge/compiler/feeds"
+	"github.com/regedge/regedge/compiler/ranges"
+)
+
+// unknown is the class of clients no feed lists.
+var unknown = Class{Cloud: "unknown"}
+
+// Build makes the plan for one policy. snaps holds one snapshot per feed of
+// the policy, in the same order.
+func Build(p *config.Policy, snaps []*feeds.Snapshot) (*Plan, hcl.Diagnostics) {
+	b := &builder{policy: p, trace: &Trace{}}
+	b.classify(snaps)
+	b.label()
+	if b.diags.HasErrors() {
+		return nil, b.diags
+	}
+	out := b.assemble(snaps)
+	out.Trace = b.trace
+	return out, b.diags
+}
+
+type builder struct {
+	policy *config.Policy
+	trace  *Trace
+	diags  hcl.Diagnostics
+	// classLabel maps each class index to its label index.
+	classLabel []int
+	labels     []Label
+	defaultLbl int
+}
+
+func (b *builder) warn(r hcl.Range, summary, detail string, args ...any) {
+	b.diags = append(b.diags, &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: summary, Detail: fmt.Sprintf(detail, args...), Subject: r.Ptr()})
+}
+
+func (b *builder) errorf(r hcl.Range, summary, detail string, args ...any) {
+	b.diags = append(b.diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: fmt.Sprintf(detail, args...), Subject: r.Ptr()})
+}
+
+// classify collects the feed entries, assigns each a class, and flattens
+// them into the class-level address tables.
+func (b *builder) classify(snaps []*feeds.Snapshot) {
+	classIndex := map[Class]int{}
+	var classes []Class
+	type pending struct {
+		entry feeds.Entry
+		feed  int
+		class Class
+	}
+	var kept []pending
+	for fi, f := range b.policy.Feeds {
+		for _, e := range snaps[fi].Entries {
+			if slices.Contains(f.ExcludeRegions, e.Region) || slices.Contains(f.ExcludeServices, e.Service) {
+				continue
+			}
+			c := Class{Cloud: f.Cloud, Region: e.Region}
+			if _, ok := classIndex[c]; !ok {
+				classIndex[c] = -1
+				classes = append(classes, c)
+			}
+			kept = append(kept, pending{entry: e, feed: fi, class: c})
+		}
+	}
+	classes = append(classes, unknown)
+	slices.SortFunc(classes, func(a, c Class) int { return strings.Compare(a.String(), c.String()) })
+	for i, c := range classes {
+		classIndex[c] = i
+	}
+	b.trace.Classes = classes
+
+	var v4, v6 []ranges.Claim
+	for _, k := range kept {
+		src := len(b.trace.Entries)
+		b.trace.Entries = append(b.trace.Entries, Entry{Prefix: k.entry.Prefix.Masked(), Feed: b.policy.Feeds[k.feed].Name, Class: classIndex[k.class]})
+		claim := ranges.Claim{
+			Prefix: k.entry.Prefix,
+			Label:  classIndex[k.class],
+			// Higher priority first, then policy order; within a feed the
+			// class order decides, so identical prefixes have one winner.
+			Rank:   (-b.policy.Feeds[k.feed].Priority*len(b.policy.Feeds)+k.feed)*len(classes) + classIndex[k.class],
+			Source: src,
+		}
+		if claim.Prefix.Addr().Is4() {
+			v4 = append(v4, claim)
+		} else {
+			v6 = append(v6, claim)
+		}
+	}
+	var out4, out6 []ranges.Claim
+	b.trace.V4, out4 = ranges.Flatten(v4)
+	b.trace.V6, out6 = ranges.Flatten(v6)
+	b.reportOutranked(append(out4, out6...), v4, v6)
+}
+
+// reportOutranked warns about prefixes that another feed lists too and wins.
+func (b *builder) reportOutranked(lost, v4, v6 []ranges.Claim) {
+	winner := map[netip.Prefix]ranges.Claim{}
+	for _, c := range append(slices.Clone(v4), v6...) {
+		if w, ok := winner[c.Prefix.Masked()]; !ok || c.Rank < w.Rank {
+			winner[c.Prefix.Masked()] = c
+		}
+	}
+	type pair struct{ loser, winner string }
+	counts := map[pair]int{}
+	examples := map[pair]netip.Prefix{}
+	var order []pair
+	for _, c := range lost {
+		loser := b.trace.Entries[c.Source].Feed
+		won := b.trace.Entries[winner[c.Prefix].Source].Feed
+		if loser == won {
+			continue
+		}
+		k := pair{loser, won}
+		if counts[k] == 0 {
+			order = append(order, k)
+			examples[k] = c.Prefix
+		}
+		counts[k]++
+	}
+	for _, k := range order {
+		f := b.feed(k.loser)
+		b.warn(f.DefRange, "Prefixes shadowed by another feed",
+			"%d prefixes of feed %q, such as %s, are also listed by feed %q, which wins by priority; raise this feed's priority if it should win.",
+			counts[k], k.loser, examples[k], k.winner)
+	}
+}
+
+func (b *builder) feed(name string) *config.Feed {
+	for _, f := range b.policy.Feeds {
+		if f.Name == name {
+			return f
+		}
+	}
+	panic("plan: no feed " + name)
+}
+
+// label works out each class's action for every request kind and groups
+// classes that are routed alike under one label.
+func (b *builder) label() {
+	fired := make([]bool, len(b.policy.Routes))
+	unserved := map[string][]string{}
+	keyLabel := map[string]int{}
+	for _, c := range b.trace.Classes {
+		var actions []Action
+		for _, kind := range config.Kinds {
+			a, ri, implicit, ok := b.route(c, kind)
+			if !ok {
+				b.errorf(b.policy.Routes[len(b.policy.Routes)-1].DefRange, "No route matches",
+					"No route matches %s requests from %s clients; end the routes with one whose kinds are [\"any\"] and that names no clouds or regions.", kind, c)
+				return
+			}
+			fired[ri] = true
+			if implicit && c != unknown {
+				cloud := c.Cloud
+				if !slices.Contains(unserved[cloud], c.Region) {
+					unserved[cloud] = append(unserved[cloud], c.Region)
+				}
+			}
+			actions = append(actions, a)
+		}
+		key := fmt.Sprint(actions)
+		li, ok := keyLabel[key]
+		if !ok {
+			li = len(b.labels)
+			keyLabel[key] = li
+			b.labels = append(b.labels, Label{Actions: actions})
+		}
+		b.labels[li].Classes = append(b.labels[li].Classes, c.String())
+		b.classLabel = append(b.classLabel, li)
+		if c == unknown {
+			b.defaultLbl = li
+		}
+	}
+	for i, r := range b.policy.Routes {
+		if !fired[i] {
+			b.warn(r.DefRange, "Route never matches", "Earlier routes handle every request route %q could match; remove it or move it up.", r.Name)
+		}
+	}
+	for _, f := range b.policy.Feeds {
+		if regions := unserved[f.Cloud]; len(regions) > 0 {
+			sort.Strings(regions)
+			b.warn(f.DefRange, "Regions no site serves",
+				"Blobs for clients in %s regions %s go to the default site %q because no site lists them; add them to a site's regions.",
+				f.Cloud, strings.Join(regions, ", "), b.policy.Mirror.DefaultSite)
+			delete(unserved, f.Cloud)
+		}
+	}
+	b.nameLabels()
+}
+
+// route returns the action of the first route matching a class and kind,
+// the route's index, and whether the site was the default only because no
+// site lists the class's region.
+func (b *builder) route(c Class, kind config.Kind) (a Action, index int, implicit, ok bool) {
+	for i, r := range b.policy.Routes {
+		if !routeMatches(r, c, kind) {
+			continue
+		}
+		a = Action{Kind: kind, Route: r.Name}
+		switch {
+		case r.To.Upstream != "":
+			a.Upstream = r.To.Upstream
+		case r.To.Site != "":
+			a.Site, a.Upstream = r.To.Site, r.Fallback
+		default:
+			var listed bool
+			a.Site, listed = b.siteFor(c)
+			a.Upstream, implicit = r.Fallback, !listed
+		}
+		return a, i, implicit, true
+	}
+	return Action{}, 0, false, false
+}
+
+func routeMatches(r *config.Route, c Class, kind config.Kind) bool {
+	kindOK := false
+	for _, k := range r.Kinds {
+		kindOK = kindOK || k.Matches(kind)
+	}
+	if !kindOK {
+		return false
+	}
+	if len(r.Clouds) == 0 && len(r.Regions) == 0 {
+		return true
+	}
+	if slices.Contains(r.Clouds, c.Cloud) {
+		return true
+	}
+	for _, p := range r.Regions {
+		if p.Match(c.Cloud, c.Region) {
+			return true
+		}
+	}
+	return false
+}
+
+// siteFor returns the first site that lists the class's region and true,
+// else the default site and false.
+func (b *builder) siteFor(c Class) (string, bool) {
+	for _, s := range b.policy.Sites {
+		for _, p := range s.Regions {
+			if p.Match(c.Cloud, c.Region) {
+				return s.Name, true
+			}
+		}
+	}
+	return b.policy.Mirror.DefaultSite, false
+}
+
+// nameLabels names each label after where its blobs go, sorts the labels by
+// name and renumbers the classes to match.
+func (b *builder) nameLabels() {
+	used := map[string]int{}
+	for i := range b.labels {
+		blob := b.labels[i].Actions[0] // config.Kinds starts with blobs
+		name := "upstream-" + blob.Upstream
+		if blob.Site != "" {
+			name = blob.Site
+		}
+		used[name]++
+		if used[name] > 1 {
+			name = fmt.Sprintf("%s-%d", name, used[name])
+		}
+		b.labels[i].Name = name
+	}
+	order := make([]int, len(b.labels))
+	for i := range order {
+		order[i] = i
+	}
+	sort.Slice(order, func(i, j int) bool { return b.labels[order[i]].Name < b.labels[order[j]].Name })
+	renumber := make([]int, len(order))
+	sorted := make([]Label, len(order))
+	for newIndex, old := range order {
+		renumber[old] = newIndex
+		sorted[newIndex] = b.labels[old]
+	}
+	b.labels = sorted
+	for i, l := range b.classLabel {
+		b.classLabel[i] = renumber[l]
+	}
+	b.defaultLbl = renumber[b.defaultLbl]
+}
+
+// assemble relabels the class tables with route labels, merges them and
+// copies the policy's settings into the plan.
+func (b *builder) assemble(snaps []*feeds.Snapshot) *Plan {
+	p := b.policy
+	out := &Plan{
+		Deployment: p.Deployment,
+		Registry:   Registry{InfoURL: p.Registry.InfoURL, PrivacyURL: p.Registry.PrivacyURL},
+		ClientIP:   ClientIP{Header: p.ClientIP.Header, TrustedHops: p.ClientIP.TrustedHops},
+		Labels:     b.labels,
+		Default:    b.defaultLbl,
+		V4:         b.routeTable(b.trace.V4),
+		V6:         b.routeTable(b.trace.V6),
+		Nginx:      Nginx{Listen: p.Nginx.Listen, WorkerProcesses: p.Nginx.WorkerProcesses, Resolver: p.Nginx.Resolver},
+	}
+	for _, u := range p.Upstreams {
+		out.Upstreams = append(out.Upstreams, Upstream{Name: u.Name, Endpoint: u.Endpoint, Prefix: u.Prefix})
+	}
+	slices.SortFunc(out.Upstreams, func(a, c Upstream) int { return strings.Compare(a.Name, c.Name) })
+	for _, s := range p.Sites {
+		out.Sites = append(out.Sites, Site{Name: s.Name, URL: s.URL, BlobPath: s.BlobPath})
+	}
+	slices.SortFunc(out.Sites, func(a, c Site) int { return strings.Compare(a.Name, c.Name) })
+	if c := p.Mirror.Check; c != nil {
+		out.Check = &Check{PositiveTTL: Duration(c.PositiveTTL), NegativeTTL: Duration(c.NegativeTTL), Timeout: Duration(c.Timeout), CacheSize: c.CacheSize}
+	}
+	for i, f := range p.Feeds {
+		n := 0
+		for _, e := range b.trace.Entries {
+			if e.Feed == f.Name {
+				n++
+			}
+		}
+		out.Feeds = append(out.Feeds, Feed{Name: f.Name, Format: f.Format, Cloud: f.Cloud, URL: f.URL,
+			SyncToken: snaps[i].SyncToken, Created: snaps[i].Created, Prefixes: n})
+	}
+	return out
+}
+
+// routeTable maps a class table to route labels, drops intervals whose label
+// is the default (absence means the default) and merges neighbours.
+func (b *builder) routeTable(classTable []ranges.Interval) []ranges.Interval {
+	var out []ranges.Interval
+	for _, iv := range classTable {
+		l := b.classLabel[iv.Label]
+		if l == b.defaultLbl {
+			continue
+		}
+		out = append(out, ranges.Interval{First: iv.First, Last: iv.Last, Label: l})
+	}
+	return ranges.Merge(out)
+}

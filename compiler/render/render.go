@@ -1,0 +1,87 @@
+// Package render writes a plan out as each target's files, through the
+// templates in templates/. Go computes every value; the templates only lay
+// them out.
+package render
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"text/template"
+
+	"github.com/regedge/regedge/compiler/plan"
+	"github.com/regedge/regedge/templates"
+)
+
+// File is one generated file, its path relative to the output folder.
+type File struct {
+	Path string
+	Data []byte
+}
+
+// All renders every target for a plan.
+func All(p *plan.Plan) ([]File, error) {
+	planJSON, err := json.MarshalIndent(p, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	files := []File{{Path: "plan.json", Data: append(planJSON, '\n')}}
+	nginx, err := Nginx(p)
+	if err != nil {
+		return nil, err
+	}
+	return append(files, nginx...), nil
+}
+
+var funcs = template.FuncMap{
+	"quote":      quote,
+	"quoteRegex": quoteRegex,
+}
+
+// execute renders one template with missing keys treated as errors.
+func execute(name string, data any) ([]byte, error) {
+	t, err := template.New(name[strings.LastIndex(name, "/")+1:]).
+		Option("missingkey=error").Funcs(funcs).ParseFS(templates.FS, name)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	if err := t.Execute(&buf, data); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// quote returns s as a double-quoted config string, so that user-supplied
+// characters cannot end the directive. Validation already limits policy
+// strings to a safe grammar; quote refuses anything outside it rather than
+// escape it, because nginx and VCL expand "$" and "\" inside quotes.
+func quote(s string) (string, error) {
+	for _, r := range s {
+		if r < 0x21 || r > 0x7e || strings.ContainsRune(`"'\$;{}#`+"`", r) {
+			return "", fmt.Errorf("refusing to quote %q: it holds %q", s, r)
+		}
+	}
+	return `"` + s + `"`, nil
+}
+
+// quoteRegex double-quotes a regular expression regedge generated. Regexes
+// need backslashes and "$", but never a quote or one of the escapes nginx
+// itself interprets inside quotes.
+func quoteRegex(s string) (string, error) {
+	for _, r := range s {
+		if r < 0x21 || r > 0x7e || r == '"' || r == '\'' {
+			return "", fmt.Errorf("refusing to quote regex %q: it holds %q", s, r)
+		}
+	}
+	for _, esc := range []string{`\\`, `\"`, `\n`, `\r`, `\t`} {
+		if strings.Contains(s, esc) {
+			return "", fmt.Errorf("refusing to quote regex %q: it holds %s", s, esc)
+		}
+	}
+	if strings.HasSuffix(s, `\`) {
+		return "", fmt.Errorf("refusing to quote regex %q: it ends in a backslash", s)
+	}
+	return `"` + s + `"`, nil
+}

@@ -1,0 +1,131 @@
+package scriptcmd
+
+import (
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestHTTPGetSendsTargetVerbatim(t *testing.T) {
+	got := make(chan string, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- r.RequestURI
+	}))
+	defer srv.Close()
+	for _, target := range []string{
+		"/v2/../x",
+		"/v2//x",
+		"/v2/%2e%2e/x",
+		"/v2/foo%2fbar",
+		"/v2/./x/",
+		"//v2/x",
+		"/v2/x?a=%2F&b",
+		"/v2/x?",
+		"/a;b=c",
+	} {
+		g := &httpGet{method: http.MethodGet, headers: http.Header{}, url: srv.URL + target}
+		if _, err := g.do(); err != nil {
+			t.Fatalf("%s: %v", target, err)
+		}
+		if uri := <-got; uri != target {
+			t.Errorf("sent %q, server saw %q", target, uri)
+		}
+	}
+}
+
+func TestHTTPGetDefaultsToSlash(t *testing.T) {
+	got := make(chan string, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- r.RequestURI
+	}))
+	defer srv.Close()
+	for url, want := range map[string]string{srv.URL: "/", srv.URL + "?q": "/?q"} {
+		g := &httpGet{method: http.MethodGet, headers: http.Header{}, url: url}
+		if _, err := g.do(); err != nil {
+			t.Fatal(err)
+		}
+		if uri := <-got; uri != want {
+			t.Errorf("%s: server saw %q, want %q", url, uri, want)
+		}
+	}
+}
+
+func TestHTTPGetOutputAndNoRedirect(t *testing.T) {
+	var hits []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits = append(hits, r.Method+" "+r.Host+" "+r.Header.Get("X-Client"))
+		w.Header().Set("Location", "/elsewhere")
+		w.Header().Add("X-Cache", "a")
+		w.Header().Add("X-Cache", "b")
+		w.WriteHeader(http.StatusTemporaryRedirect)
+	}))
+	defer srv.Close()
+	g, err := parseHTTPGet([]string{"-X", "HEAD", "-H", "X-Client: one", "-H", "Host: reg.test",
+		"-show", "x-cache", "-show", "Cache-Control", srv.URL + "/v2/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := g.do()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "STATUS 307\nLocation: /elsewhere\nX-Cache: a\nX-Cache: b\n"
+	if out != want {
+		t.Errorf("output:\n%s\nwant:\n%s", out, want)
+	}
+	if len(hits) != 1 || hits[0] != "HEAD reg.test one" {
+		t.Errorf("server saw %q, want one HEAD to reg.test with X-Client: one", hits)
+	}
+}
+
+func TestParseHTTPGetErrors(t *testing.T) {
+	for _, args := range [][]string{
+		nil,
+		{"http://a/", "http://b/"},
+		{"-H", "no-colon", "http://a/"},
+		{"-Y", "http://a/"},
+	} {
+		if _, err := parseHTTPGet(args); err == nil {
+			t.Errorf("parseHTTPGet(%q) succeeded", args)
+		}
+	}
+	for _, url := range []string{"ftp://a/", "127.0.0.1/", "http://a//x%zz"} {
+		g := &httpGet{method: http.MethodGet, headers: http.Header{}, url: url}
+		if _, err := g.do(); err == nil {
+			t.Errorf("%s: request succeeded", url)
+		}
+	}
+}
+
+func TestHTTPGetConnectionRefused(t *testing.T) {
+	url := "http://" + closedPort(t) + "/"
+	g := &httpGet{method: http.MethodGet, headers: http.Header{}, url: url}
+	if _, err := g.do(); err == nil {
+		t.Fatal("request to a closed port succeeded")
+	}
+	if err := waitHTTP(url, 200*time.Millisecond); err == nil || !strings.Contains(err.Error(), "refused") {
+		t.Fatalf("waitHTTP on a closed port: %v, want connection refused", err)
+	}
+}
+
+func TestWaitHTTP(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	defer srv.Close()
+	if err := waitHTTP(srv.URL+"/", time.Second); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// closedPort returns a loopback address on which nothing listens.
+func closedPort(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
+}

@@ -22,13 +22,13 @@ type Plan struct {
 	Check      *Check     `json:"check,omitempty"`
 	Labels     []Label    `json:"labels"`
 	// Default is the label of addresses that no feed lists.
-	Default int        `json:"default_label"`
+	Default int `json:"default_label"`
 	// V4 and V6 hold every address some feed lists, except where the
 	// label would be Default. Source is unused.
 	V4    []ranges.Interval `json:"ipv4"`
 	V6    []ranges.Interval `json:"ipv6"`
-	Feeds   []Feed     `json:"feeds"`
-	Nginx   Nginx      `json:"nginx"`
+	Feeds []Feed            `json:"feeds"`
+	Nginx Nginx             `json:"nginx"`
 
 	// Trace explains a decision; targets never read it.
 	Trace *Trace `json:"-"`

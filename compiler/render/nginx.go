@@ -17,21 +17,21 @@ import (
 const trustedCertificate = "/etc/ssl/certs/ca-certificates.crt"
 
 type nginxData struct {
-	Deployment      string
-	WorkerProcesses string
-	Listen          []string
-	Resolver        []string
-	TimeoutMs       int64
-	ClientHeader    string
-	ClientHeaderVar string
-	ClientRegex     string
-	TrustedHops     int
-	DefaultLabel    string
-	Maps            []nginxMap
-	Check           *nginxCheck
-	VerifyTLS       bool
-	TrustedCertificate string
-	InfoURL, PrivacyURL string
+	Deployment                                                          string
+	WorkerProcesses                                                     string
+	Listen                                                              []string
+	Resolver                                                            []string
+	TimeoutMs                                                           int64
+	ClientHeader                                                        string
+	ClientHeaderVar                                                     string
+	ClientRegex                                                         string
+	TrustedHops                                                         int
+	DefaultLabel                                                        string
+	Maps                                                                []nginxMap
+	Check                                                               *nginxCheck
+	VerifyTLS                                                           bool
+	TrustedCertificate                                                  string
+	InfoURL, PrivacyURL                                                 string
 	SignatureRegex, ManifestRegex, TagsRegex, ReferrersRegex, BlobRegex string
 }
 

@@ -441,12 +441,13 @@ func (d *decoder) resolve() {
 			p.Mirror.DefaultSite = t.Site
 		}
 	}
-	clouds := []string{unknownCloud}
+	var clouds []string
 	for _, f := range p.Feeds {
 		if !slices.Contains(clouds, f.Cloud) {
 			clouds = append(clouds, f.Cloud)
 		}
 	}
+	clouds = append(clouds, unknownCloud)
 	for _, rt := range d.routeTargets {
 		if t, ok := d.reference(rt.to, "upstream", "site", "mirror"); ok {
 			rt.route.To = t

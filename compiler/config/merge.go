@@ -42,7 +42,7 @@ func mergeBody(base, over *hclsyntax.Body, what string) hcl.Diagnostics {
 			Severity: hcl.DiagError,
 			Summary:  "Nothing to override",
 			Detail: fmt.Sprintf("This %s changes %s, but the policy declares no such block.%s",
-				what, blockName(ob), DidYouMean(blockName(ob), blockNames(base, ob.Type))),
+				what, blockName(ob), DidYouMean(strings.Join(ob.Labels, " "), blockLabels(base, ob.Type))),
 			Subject: ob.DefRange().Ptr(),
 		})
 	}
@@ -67,14 +67,15 @@ func blockName(b *hclsyntax.Block) string {
 	return s.String()
 }
 
-func blockNames(body *hclsyntax.Body, typ string) []string {
-	var names []string
+// blockLabels returns the labels of each block of a type, joined by spaces.
+func blockLabels(body *hclsyntax.Body, typ string) []string {
+	var labels []string
 	for _, b := range body.Blocks {
 		if b.Type == typ {
-			names = append(names, blockName(b))
+			labels = append(labels, strings.Join(b.Labels, " "))
 		}
 	}
-	return names
+	return labels
 }
 
 // copyBlock returns a copy of b whose attribute maps and block lists can be

@@ -93,7 +93,7 @@ func duplicate(what, name string, at, prev hcl.Range) *hcl.Diagnostic {
 	return &hcl.Diagnostic{
 		Severity: hcl.DiagError,
 		Summary:  "Duplicate " + what,
-		Detail:   fmt.Sprintf("A %s named %q was already declared at %s; give each a unique name.", what, name, prev),
+		Detail:   fmt.Sprintf("A %s named %q was already declared at %s:%d:%d; give each a unique name.", what, name, prev.Filename, prev.Start.Line, prev.Start.Column),
 		Subject:  at.Ptr(),
 	}
 }

@@ -131,9 +131,12 @@ func (b *builder) reportOutranked(lost, v4, v6 []ranges.Claim) {
 	}
 	for _, k := range order {
 		f := b.feed(k.loser)
+		what := fmt.Sprintf("%d prefixes of feed %q, such as %s, are", counts[k], k.loser, examples[k])
+		if counts[k] == 1 {
+			what = fmt.Sprintf("The prefix %s of feed %q is", examples[k], k.loser)
+		}
 		b.warn(f.DefRange, "Prefixes shadowed by another feed",
-			"%d prefixes of feed %q, such as %s, are also listed by feed %q, which wins by priority; raise this feed's priority if it should win.",
-			counts[k], k.loser, examples[k], k.winner)
+			"%s also listed by feed %q, which wins by priority; raise this feed's priority if it should win.", what, k.winner)
 	}
 }
 

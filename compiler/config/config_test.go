@@ -289,3 +289,13 @@ func TestDidYouMean(t *testing.T) {
 		t.Errorf("got %q for a distant name", got)
 	}
 }
+
+func TestReservedSiteName(t *testing.T) {
+	_, diags := load(t, map[string]string{"policy.hcl": base + `
+site "cdn" { url = "https://cdn.example.com" }
+site "default" { url = "https://x.example.com" }
+`}, "")
+	if got := summaries(diags); got != "Reserved site name@34:6" {
+		t.Errorf("diagnostics: %s", got)
+	}
+}

@@ -324,6 +324,10 @@ func (d *decoder) site(name string, b *hcl.Block, body hcl.Body, ctx *hcl.EvalCo
 		return
 	}
 	seen[name] = b.DefRange
+	if slices.Contains(reservedSiteNames, name) {
+		d.errorf(b.LabelRanges[0], "Reserved site name", "%q is a keyword in the configs regedge generates; name the site something else.", name)
+		return
+	}
 	var sb siteBlock
 	if !d.decodeBody(body, ctx, &sb) {
 		return

@@ -32,6 +32,10 @@ var (
 	regionPattern     = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,62}\*?$|^\*$`)
 )
 
+// reservedSiteNames are words a site name cannot be: site names become keys
+// of nginx map blocks, where these are directives.
+var reservedSiteNames = []string{"default", "hostnames", "include", "volatile"}
+
 // unknownCloud is the cloud of a client that no feed lists.
 const unknownCloud = "unknown"
 

@@ -115,18 +115,23 @@ func (b *builder) reportOutranked(lost, v4, v6 []ranges.Claim) {
 	type pair struct{ loser, winner string }
 	counts := map[pair]int{}
 	examples := map[pair]netip.Prefix{}
+	// A feed may list one prefix several times (AWS: once per service);
+	// count each prefix once.
+	counted := map[pair]map[netip.Prefix]bool{}
 	var order []pair
 	for _, c := range lost {
 		loser := b.trace.Entries[c.Source].Feed
 		won := b.trace.Entries[winner[c.Prefix].Source].Feed
-		if loser == won {
+		k := pair{loser, won}
+		if loser == won || counted[k][c.Prefix] {
 			continue
 		}
-		k := pair{loser, won}
 		if counts[k] == 0 {
 			order = append(order, k)
 			examples[k] = c.Prefix
+			counted[k] = map[netip.Prefix]bool{}
 		}
+		counted[k][c.Prefix] = true
 		counts[k]++
 	}
 	for _, k := range order {
@@ -265,17 +270,33 @@ func (b *builder) siteFor(c Class) (string, bool) {
 // nameLabels names each label after where its blobs go, sorts the labels by
 // name and renumbers the classes to match.
 func (b *builder) nameLabels() {
-	used := map[string]int{}
-	for i := range b.labels {
-		blob := b.labels[i].Actions[0] // config.Kinds starts with blobs
-		name := "upstream-" + blob.Upstream
+	bases := make([]string, len(b.labels))
+	taken := map[string]bool{}
+	for i, l := range b.labels {
+		blob := l.Actions[0] // config.Kinds starts with blobs
+		bases[i] = "upstream-" + blob.Upstream
 		if blob.Site != "" {
-			name = blob.Site
+			bases[i] = blob.Site
 		}
-		used[name]++
-		if used[name] > 1 {
-			name = fmt.Sprintf("%s-%d", name, used[name])
+	}
+	// The first label with a base name gets it; later ones get the first
+	// free "-N", which must not collide with another base (site "east-2").
+	for i, base := range bases {
+		if !taken[base] {
+			taken[base] = true
+			b.labels[i].Name = base
+			bases[i] = ""
 		}
+	}
+	for i, base := range bases {
+		if base == "" {
+			continue
+		}
+		name := base
+		for n := 2; taken[name]; n++ {
+			name = fmt.Sprintf("%s-%d", base, n)
+		}
+		taken[name] = true
 		b.labels[i].Name = name
 	}
 	order := make([]int, len(b.labels))

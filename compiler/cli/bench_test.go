@@ -1,0 +1,58 @@
+package cli
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+)
+
+// BenchmarkBuild runs `regedge build` on the shipped policy as its own
+// process, so that its peak memory is the process's own.
+func BenchmarkBuild(b *testing.B) {
+	bin := builtBinary(b)
+	out := filepath.Join(b.TempDir(), "out")
+	var peak int64
+	for b.Loop() {
+		cmd := exec.Command(bin, "build", "-out", out)
+		cmd.Stderr = os.Stderr
+		if err := cmd.Run(); err != nil {
+			b.Fatal(err)
+		}
+		peak = max(peak, cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss)
+	}
+	b.ReportMetric(float64(peak)/1024, "peak-MB")
+}
+
+// BenchmarkNginxLoad measures how long nginx takes to load the generated
+// config (nginx -t parses it and builds the geo table).
+func BenchmarkNginxLoad(b *testing.B) {
+	bin := builtBinary(b)
+	nginx, err := exec.LookPath("nginx")
+	if err != nil {
+		b.Skip("nginx is not installed")
+	}
+	out := filepath.Join(b.TempDir(), "out")
+	if err := exec.Command(bin, "build", "-out", out).Run(); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		cmd := exec.Command(nginx, "-q", "-t", "-p", filepath.Join(out, "nginx"), "-c", "nginx.conf", "-e", "stderr")
+		if msg, err := cmd.CombinedOutput(); err != nil {
+			b.Fatalf("%v\n%s", err, msg)
+		}
+	}
+}
+
+// builtBinary returns bin/regedge, which make bench builds first.
+func builtBinary(b *testing.B) string {
+	bin, err := filepath.Abs("../../bin/regedge")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := os.Stat(bin); err != nil {
+		b.Fatalf("%v: run make bench, which builds it", err)
+	}
+	return bin
+}

@@ -8,7 +8,7 @@ export PATH := $(PATH):/usr/sbin:/sbin
 # provides it.
 DEBIAN_RUNTIMES := nginx:nginx
 
-.PHONY: all build test verify deps
+.PHONY: all build test verify deps bench
 all: build
 	bin/regedge build -out out
 
@@ -45,3 +45,9 @@ deps:
 test: deps verify
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
+
+# bench measures the bars in BENCHMARKS.md in one run and prints medians.
+BENCHSTAT := golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
+bench: deps build
+	$(GO) test -run '^$$' -bench . -count 8 ./compiler/cli/ | tee bin/bench.txt
+	$(GO) run $(BENCHSTAT) bin/bench.txt

@@ -6,11 +6,9 @@ import (
 	"io/fs"
 	"strings"
 
-	"github.com/hashicorp/hcl/v2"
-
 	"github.com/regedge/regedge/compiler/config"
 	"github.com/regedge/regedge/compiler/diag"
-	"github.com/regedge/regedge/compiler/feeds"
+	"github.com/regedge/regedge/compiler/pipeline"
 	"github.com/regedge/regedge/compiler/plan"
 	"github.com/regedge/regedge/policy"
 )
@@ -47,55 +45,7 @@ func (p *policyFlags) plans(stderr io.Writer) []*plan.Plan {
 		path = embeddedPrefix + policy.Default
 	}
 	loader := config.NewLoader(reader{})
-	policies, diags := loader.Load(path, p.override)
-	var plans []*plan.Plan
-	if !diags.HasErrors() {
-		var d hcl.Diagnostics
-		plans, d = buildPlans(loader, policies)
-		diags = append(diags, d...)
-	}
+	plans, diags := pipeline.Plans(loader, path, p.override)
 	diag.Write(stderr, loader.Files(), diags)
-	if diags.HasErrors() {
-		return nil
-	}
 	return plans
-}
-
-func buildPlans(loader *config.Loader, policies []*config.Policy) ([]*plan.Plan, hcl.Diagnostics) {
-	var diags hcl.Diagnostics
-	parsed := map[string]*feeds.Snapshot{}
-	var plans []*plan.Plan
-	for _, pol := range policies {
-		snaps := make([]*feeds.Snapshot, len(pol.Feeds))
-		for i, f := range pol.Feeds {
-			key := f.Format + "\x00" + f.File
-			if s, ok := parsed[key]; ok {
-				snaps[i] = s
-				continue
-			}
-			src, err := loader.Reader.ReadFile(f.File)
-			if err != nil {
-				diags = append(diags, &hcl.Diagnostic{
-					Severity: hcl.DiagError,
-					Summary:  "Cannot read feed",
-					Detail:   err.Error() + "; check the feed's file attribute.",
-					Subject:  f.DefRange.Ptr(),
-				})
-				continue
-			}
-			loader.AddSource(f.File, src)
-			s, d := feeds.Parse(f.Format, f.File, src)
-			diags = append(diags, d...)
-			parsed[key], snaps[i] = s, s
-		}
-		if diags.HasErrors() {
-			continue
-		}
-		pl, d := plan.Build(pol, snaps)
-		diags = diag.AppendNew(diags, d...)
-		if pl != nil {
-			plans = append(plans, pl)
-		}
-	}
-	return plans, diags
 }

@@ -14,7 +14,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
-const httpgetUsage = "usage: httpget [-X METHOD] [-H 'Name: value']... [-show HEADER]... URL"
+const httpgetUsage = "usage: httpget [-X METHOD] [-H 'Name: value']... [-show HEADER]... [-within DURATION] URL"
 
 // client sends each request on a new connection, ignores proxy settings
 // and never follows redirects, so scripts see exactly what a server answered.
@@ -25,14 +25,19 @@ var client = &http.Client{
 }
 
 // cmdHTTPGet sends one request and prints the status, the Location and
-// the headers named by -show. With !, it expects the request to fail
-// at the transport level, as when nothing listens on the port.
+// the headers named by -show. With -within, the answer must come in time.
+// With !, it expects the request to fail at the transport level, as when
+// nothing listens on the port.
 func cmdHTTPGet(ts *testscript.TestScript, neg bool, args []string) {
 	g, err := parseHTTPGet(args)
 	if err != nil {
 		ts.Fatalf("%s: %v", httpgetUsage, err)
 	}
+	start := time.Now()
 	out, err := g.do()
+	if took := time.Since(start); g.within > 0 && took > g.within {
+		ts.Fatalf("httpget: the answer took %v, more than %v", took.Round(time.Millisecond), g.within)
+	}
 	switch {
 	case neg && err == nil:
 		ts.Fatalf("httpget: unexpected response: %s", strings.TrimSpace(out))
@@ -49,6 +54,7 @@ type httpGet struct {
 	method  string
 	headers http.Header
 	show    []string
+	within  time.Duration
 	url     string
 }
 
@@ -69,6 +75,7 @@ func parseHTTPGet(args []string) (*httpGet, error) {
 		g.show = append(g.show, http.CanonicalHeaderKey(s))
 		return nil
 	})
+	fs.DurationVar(&g.within, "within", 0, "")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}

@@ -25,6 +25,7 @@ import (
 func Commands() map[string]func(ts *testscript.TestScript, neg bool, args []string) {
 	return map[string]func(*testscript.TestScript, bool, []string){
 		"blob":        cmdBlob,
+		"faultmirror": cmdFaultMirror,
 		"freeport":    cmdFreeport,
 		"httpget":     cmdHTTPGet,
 		"memregistry": cmdMemregistry,

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -33,6 +34,54 @@ func cmdMirror(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	ts.Defer(func() { root.Close() })
 	ts.Setenv(name, "http://"+serve(ts, name, fileHandler(root)))
+}
+
+// cmdFaultMirror runs a mirror that misbehaves as MODE says, setting NAME
+// to its base URL: "hang" never answers, "slow=DURATION" answers 200 after
+// DURATION, and "status=CODE" answers every request with CODE.
+func cmdFaultMirror(ts *testscript.TestScript, neg bool, args []string) {
+	const usage = "usage: faultmirror NAME hang|slow=DURATION|status=CODE"
+	if neg || len(args) != 2 {
+		ts.Fatalf(usage)
+	}
+	name, mode := args[0], args[1]
+	checkName(ts, name)
+	h, err := faultHandler(mode)
+	if err != nil {
+		ts.Fatalf("%s: %v", usage, err)
+	}
+	ts.Setenv(name, "http://"+serve(ts, name, h))
+}
+
+func faultHandler(mode string) (http.Handler, error) {
+	kind, arg, _ := strings.Cut(mode, "=")
+	switch kind {
+	case "hang":
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			<-r.Context().Done()
+		}), nil
+	case "slow":
+		d, err := time.ParseDuration(arg)
+		if err != nil {
+			return nil, err
+		}
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			select {
+			case <-time.After(d):
+				w.WriteHeader(http.StatusOK)
+			case <-r.Context().Done():
+			}
+		}), nil
+	case "status":
+		code, err := strconv.Atoi(arg)
+		if err != nil || code < 100 || code > 599 {
+			return nil, fmt.Errorf("bad status %q", arg)
+		}
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(code)
+		}), nil
+	}
+	return nil, fmt.Errorf("unknown mode %q", mode)
 }
 
 // cmdMemregistry runs an in-memory OCI registry, setting NAME to its base

@@ -41,7 +41,7 @@ func For(p *plan.Plan, r request.Request, label int, exists Exists) Response {
 		return Response{Status: 307, Location: p.Registry.InfoURL}
 	case request.RulePrivacy:
 		return Response{Status: 307, Location: p.Registry.PrivacyURL}
-	case request.RuleVersion:
+	case request.RuleVersion, request.RuleHealth:
 		return Response{Status: 200}
 	case request.RuleUnsafePath, request.RuleNotFound:
 		return Response{Status: 404}

@@ -53,7 +53,8 @@ const (
 	RuleTags       Rule = 8
 	RuleReferrers  Rule = 9
 	RuleBlob       Rule = 10
-	RuleNotFound   Rule = 11
+	RuleHealth     Rule = 11
+	RuleNotFound   Rule = 12
 )
 
 // Request is a request sorted by rule.
@@ -99,6 +100,8 @@ func Parse(method, target string) Request {
 		return Request{Rule: RulePrivacy}
 	case "/v2", "/v2/":
 		return Request{Rule: RuleVersion}
+	case "/healthz":
+		return Request{Rule: RuleHealth}
 	}
 	for _, k := range kinds {
 		m := k.pattern.FindStringSubmatch(path)

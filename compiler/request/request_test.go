@@ -63,6 +63,8 @@ func TestParse(t *testing.T) {
 		{"root with query", "GET", "/?x=1", Request{Rule: RuleInfo}},
 		{"privacy", "GET", "/privacy", Request{Rule: RulePrivacy}},
 		{"privacy with slash", "GET", "/privacy/", Request{Rule: RuleNotFound}},
+		{"health", "GET", "/healthz", Request{Rule: RuleHealth}},
+		{"health with slash", "GET", "/healthz/", Request{Rule: RuleNotFound}},
 		{"v2", "GET", "/v2", Request{Rule: RuleVersion}},
 		{"v2 slash", "GET", "/v2/", Request{Rule: RuleVersion}},
 		{"v2 HEAD", "HEAD", "/v2/", Request{Rule: RuleVersion}},

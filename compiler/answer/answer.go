@@ -25,6 +25,10 @@ type Response struct {
 	Site string
 	// Route is the policy route that decided, for rules 6 to 10.
 	Route string
+	// Headers are headers the answer must carry.
+	Headers map[string]string
+	// Body is the body of a 200 answer.
+	Body string
 }
 
 // Exists reports whether a blob is at a site's URL. Any error counts as
@@ -41,8 +45,13 @@ func For(p *plan.Plan, r request.Request, label int, exists Exists) Response {
 		return Response{Status: 307, Location: p.Registry.InfoURL}
 	case request.RulePrivacy:
 		return Response{Status: 307, Location: p.Registry.PrivacyURL}
-	case request.RuleVersion, request.RuleHealth:
-		return Response{Status: 200}
+	case request.RuleVersion:
+		return Response{Status: 200, Body: "{}", Headers: map[string]string{
+			APIVersionHeader: APIVersion,
+			"Content-Type":   "application/json",
+		}}
+	case request.RuleHealth:
+		return Response{Status: 200, Body: "ok\n", Headers: map[string]string{"Content-Type": "text/plain"}}
 	case request.RuleUnsafePath, request.RuleNotFound:
 		return Response{Status: 404}
 	}

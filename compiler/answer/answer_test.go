@@ -1,6 +1,7 @@
 package answer
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -86,7 +87,12 @@ func TestFor(t *testing.T) {
 		{name: "rule 4", method: "HEAD", target: "/privacy", label: labelUpstream,
 			want: Response{Status: 307, Location: "https://example.com/privacy"}},
 		{name: "rule 5", method: "GET", target: "/v2/", label: labelSite,
-			want: Response{Status: 200}},
+			want: Response{Status: 200, Body: "{}", Headers: map[string]string{
+				"Docker-Distribution-Api-Version": "registry/2.0",
+				"Content-Type":                    "application/json",
+			}}},
+		{name: "rule 11", method: "GET", target: "/healthz", label: labelSite,
+			want: Response{Status: 200, Body: "ok\n", Headers: map[string]string{"Content-Type": "text/plain"}}},
 		{name: "rule 6", method: "GET", target: "/v2/a/b/manifests/" + sig + "?x=1", label: labelSite,
 			want: Response{Status: 307, Location: mainBase + "a/b/manifests/" + sig, Route: "r-signature"}},
 		{name: "rule 6 other upstream", method: "GET", target: "/v2/a/manifests/" + sig, label: labelUpstream,
@@ -136,7 +142,7 @@ func TestFor(t *testing.T) {
 				return *tt.exists
 			}
 			got := For(testPlan(tt.check), r, tt.label, exists)
-			if got != tt.want {
+			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("For(%s %s) =\n%+v\nwant\n%+v", tt.method, tt.target, got, tt.want)
 			}
 			if tt.exists != nil && asked != 1 {

@@ -4,8 +4,9 @@ import (
 	"os"
 	"testing"
 
-	"github.com/regedge/regedge/compiler/scriptcmd"
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/regedge/regedge/compiler/scriptcmd"
 )
 
 // TestMain lets scripts run the regedge command in-process with

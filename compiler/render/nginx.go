@@ -17,22 +17,29 @@ import (
 const trustedCertificate = "/etc/ssl/certs/ca-certificates.crt"
 
 type nginxData struct {
-	Deployment                                                          string
-	WorkerProcesses                                                     string
-	Listen                                                              []string
-	Resolver                                                            []string
-	TimeoutMs                                                           int64
-	ClientHeader                                                        string
-	ClientHeaderVar                                                     string
-	ClientRegex                                                         string
-	TrustedHops                                                         int
-	DefaultLabel                                                        string
-	Maps                                                                []nginxMap
-	Check                                                               *nginxCheck
-	VerifyTLS                                                           bool
-	TrustedCertificate                                                  string
-	InfoURL, PrivacyURL                                                 string
-	SignatureRegex, ManifestRegex, TagsRegex, ReferrersRegex, BlobRegex string
+	Deployment         string
+	WorkerProcesses    string
+	Listen             []string
+	Resolver           []string
+	TimeoutMs          int64
+	ClientHeader       string
+	ClientHeaderVar    string
+	ClientRegex        string
+	TrustedHops        int
+	DefaultLabel       string
+	Maps               []nginxMap
+	Check              *nginxCheck
+	VerifyTLS          bool
+	TrustedCertificate string
+	InfoURL            string
+	PrivacyURL         string
+	SignatureRegex     string
+	ManifestRegex      string
+	TagsRegex          string
+	ReferrersRegex     string
+	BlobRegex          string
+	MaxName            int
+	LongNameRegex      string
 }
 
 // nginxMap maps a label to a value; Entries lists only labels whose value
@@ -78,6 +85,8 @@ func Nginx(p *plan.Plan) ([]File, error) {
 		TagsRegex:          request.TagsPattern,
 		ReferrersRegex:     request.ReferrersPattern,
 		BlobRegex:          request.BlobPattern,
+		MaxName:            request.MaxName,
+		LongNameRegex:      fmt.Sprintf("~^.{%d}", request.MaxName+1),
 	}
 	if h := p.ClientIP.Header; h != "" {
 		d.ClientHeaderVar = "$http_" + strings.ReplaceAll(strings.ToLower(h), "-", "_")

@@ -22,6 +22,9 @@ const (
 	Digest = `sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128}`
 	// Signature is a cosign signature or attestation tag.
 	Signature = `sha256-[a-f0-9]{64}\.(?:sig|att)`
+	// MaxName is the longest repository name accepted, as most clients
+	// limit names to 255 characters.
+	MaxName = 255
 	// Unsafe matches a raw request target whose path could escape the
 	// repository prefix once decoded or normalised: any percent-encoding,
 	// an empty segment, or a dot segment.
@@ -107,6 +110,9 @@ func Parse(method, target string) Request {
 		m := k.pattern.FindStringSubmatch(path)
 		if m == nil {
 			continue
+		}
+		if len(m[1]) > MaxName {
+			return Request{Rule: RuleNotFound}
 		}
 		r := Request{Rule: k.rule, Kind: k.kind, Repo: m[1]}
 		if len(m) > 2 {

@@ -12,9 +12,11 @@ import (
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/regedge/regedge/compiler/rawhttp"
 )
 
-const httpgetUsage = "usage: httpget [-X METHOD] [-H 'Name: value']... [-show HEADER]... [-within DURATION] URL"
+const httpgetUsage = "usage: httpget [-X METHOD] [-H 'Name: value']... [-show HEADER]... [-within DURATION] [-body] URL"
 
 // client sends each request on a new connection, ignores proxy settings
 // and never follows redirects, so scripts see exactly what a server answered.
@@ -25,7 +27,8 @@ var client = &http.Client{
 }
 
 // cmdHTTPGet sends one request and prints the status, the Location and
-// the headers named by -show. With -within, the answer must come in time.
+// the headers named by -show, then with -body a blank line and the body.
+// With -within, the answer must come in time.
 // With !, it expects the request to fail at the transport level, as when
 // nothing listens on the port.
 func cmdHTTPGet(ts *testscript.TestScript, neg bool, args []string) {
@@ -55,6 +58,7 @@ type httpGet struct {
 	headers http.Header
 	show    []string
 	within  time.Duration
+	body    bool
 	url     string
 }
 
@@ -63,19 +67,13 @@ func parseHTTPGet(args []string) (*httpGet, error) {
 	fs := flag.NewFlagSet("httpget", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&g.method, "X", http.MethodGet, "")
-	fs.Func("H", "", func(s string) error {
-		name, value, ok := strings.Cut(s, ":")
-		if !ok || strings.TrimSpace(name) == "" {
-			return fmt.Errorf("header %q is not 'Name: value'", s)
-		}
-		g.headers.Add(strings.TrimSpace(name), strings.TrimSpace(value))
-		return nil
-	})
+	fs.Func("H", "", headerFlag(g.headers))
 	fs.Func("show", "", func(s string) error {
 		g.show = append(g.show, http.CanonicalHeaderKey(s))
 		return nil
 	})
 	fs.DurationVar(&g.within, "within", 0, "")
+	fs.BoolVar(&g.body, "body", false, "")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -88,23 +86,18 @@ func parseHTTPGet(args []string) (*httpGet, error) {
 
 // do sends the request and returns what httpget prints.
 func (g *httpGet) do() (string, error) {
-	req, err := newRequest(context.Background(), g.method, g.url)
+	req, err := rawhttp.NewRequest(context.Background(), g.method, g.url)
 	if err != nil {
 		return "", err
 	}
-	for name, values := range g.headers {
-		if name == "Host" {
-			req.Host = values[0]
-			continue
-		}
-		req.Header[name] = values
-	}
+	setHeaders(req, g.headers)
 	resp, err := client.Do(req)
 	if err != nil {
 		return "", requestError(req.Method, g.url, err)
 	}
 	defer resp.Body.Close()
-	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
 		return "", err
 	}
 	var b strings.Builder
@@ -114,42 +107,35 @@ func (g *httpGet) do() (string, error) {
 			fmt.Fprintf(&b, "%s: %s\n", name, v)
 		}
 	}
+	if g.body {
+		fmt.Fprintf(&b, "\n%s", body)
+	}
 	return b.String(), nil
 }
 
-// newRequest builds a request whose target is the path and query of
-// rawURL exactly as written: Go neither cleans nor re-encodes it, so
-// hostile paths such as /v2/../x or /v2/foo%2fbar reach the server intact.
-func newRequest(ctx context.Context, method, rawURL string) (*http.Request, error) {
-	scheme, rest, ok := strings.Cut(rawURL, "://")
-	if !ok || (scheme != "http" && scheme != "https") {
-		return nil, fmt.Errorf("%q is not an http:// or https:// URL", rawURL)
-	}
-	host, target := rest, "/"
-	if i := strings.IndexAny(rest, "/?"); i >= 0 {
-		host, target = rest[:i], rest[i:]
-		if target[0] == '?' {
-			target = "/" + target
+// headerFlag returns the function for a -H flag, which adds a
+// 'Name: value' header to h.
+func headerFlag(h http.Header) func(string) error {
+	return func(s string) error {
+		name, value, ok := strings.Cut(s, ":")
+		if !ok || strings.TrimSpace(name) == "" {
+			return fmt.Errorf("header %q is not 'Name: value'", s)
 		}
+		h.Add(strings.TrimSpace(name), strings.TrimSpace(value))
+		return nil
 	}
-	req, err := http.NewRequestWithContext(ctx, method, scheme+"://"+host, nil)
-	if err != nil {
-		return nil, err
+}
+
+// setHeaders puts h on req; a Host header sets the request's host.
+// The values are shared with h, which the caller must not change.
+func setHeaders(req *http.Request, h http.Header) {
+	for name, values := range h {
+		if name == "Host" {
+			req.Host = values[0]
+			continue
+		}
+		req.Header[name] = values
 	}
-	path, query, hasQuery := strings.Cut(target, "?")
-	req.URL.RawQuery, req.URL.ForceQuery = query, hasQuery && query == ""
-	if !strings.HasPrefix(path, "//") {
-		req.URL.Opaque = path
-		return req, nil
-	}
-	// URL.RequestURI turns an Opaque starting with // into an absolute
-	// URL, so send such a path through Path and RawPath instead.
-	req.URL.Path, err = url.PathUnescape(path)
-	req.URL.RawPath = path
-	if err != nil || req.URL.EscapedPath() != path {
-		return nil, fmt.Errorf("cannot send path %q verbatim", path)
-	}
-	return req, nil
 }
 
 // requestError names the URL as written, since a *url.Error would
@@ -177,7 +163,7 @@ func waitHTTP(rawURL string, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	for {
-		req, err := newRequest(ctx, http.MethodGet, rawURL)
+		req, err := rawhttp.NewRequest(ctx, http.MethodGet, rawURL)
 		if err != nil {
 			return err
 		}

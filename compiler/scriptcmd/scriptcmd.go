@@ -1,6 +1,7 @@
 // Package scriptcmd provides the custom testscript commands used by the
 // regedge end-to-end scripts: starting loopback servers, sending raw HTTP
-// requests, and preparing files. Every server listens on 127.0.0.1 only.
+// requests and load, signalling background processes, and preparing
+// files. Every server listens on 127.0.0.1 only.
 package scriptcmd
 
 import (
@@ -28,10 +29,15 @@ func Commands() map[string]func(ts *testscript.TestScript, neg bool, args []stri
 		"faultmirror": cmdFaultMirror,
 		"freeport":    cmdFreeport,
 		"httpget":     cmdHTTPGet,
+		"loadstart":   cmdLoadStart,
+		"loadstop":    cmdLoadStop,
+		"loadwait":    cmdLoadWait,
 		"memregistry": cmdMemregistry,
 		"mirror":      cmdMirror,
 		"need":        cmdNeed,
+		"sigsend":     cmdSigsend,
 		"subst":       cmdSubst,
+		"waitfile":    cmdWaitFile,
 		"waithttp":    cmdWaitHTTP,
 	}
 }

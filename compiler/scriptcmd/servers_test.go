@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/regedge/regedge/compiler/rawhttp"
 )
 
 func TestMirrorServesFilesAndLogs(t *testing.T) {
@@ -48,7 +50,7 @@ func TestMirrorServesFilesAndLogs(t *testing.T) {
 		{"GET", "/../secret", 404, "404 page not found\n"},
 		{"POST", blob, 405, "method not allowed\n"},
 	} {
-		req, err := newRequest(t.Context(), tc.method, srv.URL+tc.target)
+		req, err := rawhttp.NewRequest(t.Context(), tc.method, srv.URL+tc.target)
 		if err != nil {
 			t.Fatal(err)
 		}

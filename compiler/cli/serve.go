@@ -1,0 +1,143 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/regedge/regedge/compiler/plan"
+	"github.com/regedge/regedge/compiler/proxy"
+)
+
+// Server limits. Writes may wait for an existence check, which the policy
+// bounds by its own timeout.
+const (
+	readHeaderTimeout = 5 * time.Second
+	readTimeout       = 10 * time.Second
+	writeTimeout      = time.Minute
+	idleTimeout       = 2 * time.Minute
+	maxHeaderBytes    = 32 << 10
+	shutdownTimeout   = 30 * time.Second
+)
+
+func runServe(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var pf policyFlags
+	pf.register(fs)
+	deployment := fs.String("deployment", "", "deployment `NAME`, for policies with deployments")
+	listen := fs.String("listen", ":8080", "`ADDR` to serve registry requests on")
+	metricsAddr := fs.String("metrics", "", "`ADDR` to serve Prometheus metrics on; empty for none")
+	level := fs.String("log-level", "info", "log `LEVEL`: debug logs every decision")
+	if fs.Parse(args) != nil || fs.NArg() != 0 {
+		return 2
+	}
+	var logLevel slog.Level
+	if err := logLevel.UnmarshalText([]byte(*level)); err != nil {
+		fmt.Fprintf(stderr, "regedge: %v\n", err)
+		return 2
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: logLevel}))
+
+	load := func() *plan.Plan {
+		plans := pf.plans(stderr)
+		if plans == nil {
+			return nil
+		}
+		p := pickDeployment(plans, *deployment)
+		if p == nil {
+			fmt.Fprintf(stderr, "regedge: no deployment %q\n", *deployment)
+		}
+		return p
+	}
+	p := load()
+	if p == nil {
+		return 1
+	}
+	metrics := proxy.NewMetrics()
+	h := proxy.New(p, proxy.WithLogger(log), proxy.WithMetrics(metrics))
+
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	servers := []*http.Server{srv}
+	if *metricsAddr != "" {
+		servers = append(servers, &http.Server{
+			Addr:              *metricsAddr,
+			Handler:           metrics.Handler(),
+			ReadHeaderTimeout: readHeaderTimeout,
+		})
+	}
+	srv.Addr = *listen
+	errc := make(chan error, len(servers))
+	for _, s := range servers {
+		ln, err := net.Listen("tcp", s.Addr)
+		if err != nil {
+			fmt.Fprintf(stderr, "regedge: %v\n", err)
+			return 1
+		}
+		log.Info("listening", "addr", ln.Addr().String(), "metrics", s != srv)
+		go func() { errc <- s.Serve(ln) }()
+	}
+
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
+	defer signal.Stop(signals)
+	for {
+		select {
+		case err := <-errc:
+			fmt.Fprintf(stderr, "regedge: %v\n", err)
+			return 1
+		case sig := <-signals:
+			if sig == syscall.SIGHUP {
+				reload(h, load, metrics, log)
+				continue
+			}
+			log.Info("shutting down", "signal", sig.String())
+			return shutdown(servers, log)
+		}
+	}
+}
+
+// reload swaps in a newly loaded plan; a policy with errors leaves the old
+// plan serving.
+func reload(h *proxy.Handler, load func() *plan.Plan, metrics *proxy.Metrics, log *slog.Logger) {
+	p := load()
+	metrics.Reloaded(p != nil)
+	if p == nil {
+		log.Error("reload failed; the previous policy keeps serving")
+		return
+	}
+	h.Swap(p)
+	log.Info("reloaded", "labels", len(p.Labels), "ipv4", len(p.V4), "ipv6", len(p.V6))
+}
+
+// shutdown stops accepting connections and waits for requests in flight.
+func shutdown(servers []*http.Server, log *slog.Logger) int {
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	status := 0
+	for _, s := range servers {
+		if err := s.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("shutdown", "err", err)
+			status = 1
+		}
+	}
+	log.Info("stopped")
+	return status
+}

@@ -1,0 +1,140 @@
+// Package proxy is regedge's runtime fallback: an http.Handler that answers
+// every request as docs/request-handling.md says, from the same plan the
+// generated configs are rendered from. It is also the executable reference
+// for what a policy means.
+package proxy
+
+import (
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"sync/atomic"
+
+	"github.com/regedge/regedge/compiler/answer"
+	"github.com/regedge/regedge/compiler/exists"
+	"github.com/regedge/regedge/compiler/lookup"
+	"github.com/regedge/regedge/compiler/plan"
+	"github.com/regedge/regedge/compiler/request"
+)
+
+// Handler answers registry requests. Swap replaces its plan atomically: a
+// request is answered wholly by the plan it started with.
+type Handler struct {
+	state   atomic.Pointer[state]
+	log     *slog.Logger
+	metrics *Metrics
+}
+
+// state is everything one plan needs to answer requests.
+type state struct {
+	plan    *plan.Plan
+	table   *lookup.Table
+	checker *exists.Checker // nil when the plan checks nothing
+}
+
+// Option configures a Handler.
+type Option func(*Handler)
+
+// WithLogger logs one line per decision, at debug level, to l.
+func WithLogger(l *slog.Logger) Option { return func(h *Handler) { h.log = l } }
+
+// WithMetrics records requests, redirects and checks in m.
+func WithMetrics(m *Metrics) Option { return func(h *Handler) { h.metrics = m } }
+
+// New returns a Handler serving p.
+func New(p *plan.Plan, opts ...Option) *Handler {
+	h := &Handler{log: slog.New(slog.DiscardHandler)}
+	for _, o := range opts {
+		o(h)
+	}
+	h.Swap(p)
+	return h
+}
+
+// Swap makes p the plan for every request that starts from now on. The
+// existence cache carries over when the check settings are unchanged.
+func (h *Handler) Swap(p *plan.Plan) {
+	s := &state{plan: p, table: lookup.New(p)}
+	if p.Check != nil {
+		if old := h.state.Load(); old != nil && old.checker != nil && old.checker.Config() == *p.Check {
+			s.checker = old.checker
+		} else {
+			s.checker = exists.New(*p.Check, nil, h.metrics.observeCheck)
+		}
+	}
+	h.state.Store(s)
+	h.metrics.setPlan(p)
+}
+
+// Plan returns the plan in use.
+func (h *Handler) Plan() *plan.Plan { return h.state.Load().plan }
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s := h.state.Load()
+	req := request.Parse(r.Method, requestTarget(r))
+	client := clientAddr(s.plan.ClientIP, r)
+	label := s.table.Label(client)
+	res := answer.For(s.plan, req, label, func(site, url string) bool {
+		return s.checker.Exists(r.Context(), site, url).Present
+	})
+	writeAnswer(w, res)
+	h.metrics.observeRequest(s.plan, req, label, res)
+	h.log.Debug("decision", "method", r.Method, "target", r.RequestURI, "client", client,
+		"label", s.plan.Labels[label].Name, "rule", int(req.Rule), "route", res.Route,
+		"site", res.Site, "status", res.Status, "location", res.Location)
+}
+
+// requestTarget returns the path and query as the client sent them.
+func requestTarget(r *http.Request) string {
+	if strings.HasPrefix(r.RequestURI, "/") {
+		return r.RequestURI
+	}
+	// An absolute-form target (GET http://host/path) or "*".
+	return r.URL.RequestURI()
+}
+
+func writeAnswer(w http.ResponseWriter, res answer.Response) {
+	hdr := w.Header()
+	switch res.Status {
+	case http.StatusTemporaryRedirect:
+		hdr.Set("Location", res.Location)
+		w.WriteHeader(res.Status)
+	case http.StatusOK:
+		for name, value := range res.Headers {
+			hdr.Set(name, value)
+		}
+		w.WriteHeader(res.Status)
+		w.Write([]byte(res.Body))
+	default:
+		http.Error(w, http.StatusText(res.Status), res.Status)
+	}
+}
+
+// clientAddr finds the client's address by the policy's rule: the TCP peer,
+// or the entry TrustedHops places from the right of the header's first
+// line. Anything that is not an address gives the zero Addr, which is
+// classified as an unknown client.
+func clientAddr(rule plan.ClientIP, r *http.Request) netip.Addr {
+	if rule.Header == "" {
+		host, _, err := net.SplitHostPort(r.RemoteAddr)
+		if err != nil {
+			return netip.Addr{}
+		}
+		addr, _ := netip.ParseAddr(host)
+		return addr
+	}
+	entries := strings.Split(r.Header.Get(rule.Header), ",")
+	i := len(entries) - 1 - rule.TrustedHops
+	if i < 0 {
+		return netip.Addr{}
+	}
+	entry := strings.TrimSpace(entries[i])
+	if strings.ContainsAny(entry, " \t%") {
+		return netip.Addr{}
+	}
+	addr, _ := netip.ParseAddr(entry)
+	return addr
+}

@@ -16,7 +16,7 @@ type command struct {
 var commands = []command{
 	{"build", "build [-policy FILE] [-override FILE] [-out DIR]", runBuild},
 	{"explain", "explain [-policy FILE] [-override FILE] [-deployment NAME] [-json] [-method M] CLIENT_IP PATH", runExplain},
-	{"verify", "verify [-policy FILE] [-override FILE] [-deployment NAME] -endpoint URL [-blob DIGEST] [-sample N] [-concurrency N] [-json]", runVerify},
+	{"verify", "verify [-policy FILE] [-override FILE] [-deployment NAME] [-target NAME] -endpoint URL [-blob DIGEST] [-sample N] [-concurrency N] [-json]", runVerify},
 	{"serve", "serve [-policy FILE] [-override FILE] [-deployment NAME] [-listen ADDR] [-metrics ADDR] [-log-level LEVEL]", runServe},
 }
 

@@ -24,13 +24,14 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 	var pf policyFlags
 	pf.register(fs)
 	deployment := fs.String("deployment", "", "deployment `NAME`, for policies with deployments")
+	target := fs.String("target", "", "the target's `NAME` (fastly, haproxy, varnish, worker) when its settings differ from the policy's")
 	endpoint := fs.String("endpoint", "", "base `URL` of the target to verify, such as http://127.0.0.1:8080")
 	blob := fs.String("blob", defaultBlob, "`DIGEST` of a blob the mirrors hold")
 	sample := fs.Int("sample", 0, "probe only `N` addresses (at least one per label); 0 probes all")
 	concurrency := fs.Int("concurrency", 8, "requests in flight")
 	asJSON := fs.Bool("json", false, "print the report as one JSON object")
 	if fs.Parse(args) != nil || fs.NArg() != 0 || *endpoint == "" {
-		fmt.Fprintln(stderr, "usage: regedge verify [-policy FILE] [-override FILE] -endpoint URL [-blob DIGEST] [-sample N] [-concurrency N] [-json]")
+		fmt.Fprintln(stderr, "usage: regedge verify [-policy FILE] [-override FILE] [-deployment NAME] [-target NAME] -endpoint URL [-blob DIGEST] [-sample N] [-concurrency N] [-json]")
 		return 2
 	}
 	plans := pf.plans(stderr)
@@ -42,6 +43,7 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "regedge: no deployment %q\n", *deployment)
 		return 2
 	}
+	p = p.For(*target)
 	cfg := verify.Config{Plan: p, Endpoint: *endpoint, Blob: *blob, Sample: *sample, Concurrency: *concurrency}
 	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		bar := progressbar.NewOptions(-1, progressbar.OptionSetWriter(stderr), progressbar.OptionSetDescription("verify"),

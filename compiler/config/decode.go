@@ -20,6 +20,10 @@ var rootSchema = &hcl.BodySchema{
 		{Type: "mirror"},
 		{Type: "route", LabelNames: []string{"name"}},
 		{Type: "nginx"},
+		{Type: "varnish"},
+		{Type: "fastly"},
+		{Type: "haproxy"},
+		{Type: "worker"},
 		// Accepted only to say where it belongs.
 		{Type: "check"},
 	},
@@ -99,6 +103,14 @@ type routeBlock struct {
 	RegionsRange hcl.Range      `hcl:"regions,attr_value_range"`
 }
 
+type edgeBlock struct {
+	Check         *bool     `hcl:"check,optional"`
+	ClientIP      string    `hcl:"client_ip,optional"`
+	Listen        []string  `hcl:"listen,optional"`
+	ClientIPRange hcl.Range `hcl:"client_ip,attr_value_range"`
+	ListenRange   hcl.Range `hcl:"listen,attr_value_range"`
+}
+
 type nginxBlock struct {
 	Listen          []string  `hcl:"listen,optional"`
 	WorkerProcesses string    `hcl:"worker_processes,optional"`
@@ -159,6 +171,9 @@ func decode(body hcl.Body, r Reader) (*Policy, hcl.Diagnostics) {
 	}
 	d.namedBlocks(byType["route"], "route", d.route)
 	d.nginx(d.single(byType, "nginx", false, body))
+	for _, e := range EdgeTargets {
+		d.edge(e, d.single(byType, e, false, body))
+	}
 	d.requireSome(body, "feed", len(d.policy.Feeds))
 	d.requireSome(body, "upstream", len(d.policy.Upstreams))
 	d.requireSome(body, "route", len(d.policy.Routes))
@@ -434,6 +449,47 @@ func (d *decoder) nginx(b *hcl.Block) {
 		}
 	}
 	d.policy.Nginx = n
+}
+
+// edgeDefaults are each edge target's settings when its block says nothing:
+// a Worker sees the client in CF-Connecting-IP and Fastly in client.ip,
+// while Varnish and HAProxy sit behind the policy's proxies.
+var edgeDefaults = map[string]Edge{
+	"fastly":  {Check: true, ClientIP: "peer"},
+	"haproxy": {Check: true, ClientIP: "policy", Listen: []string{"80", "[::]:80"}},
+	"varnish": {Check: true, ClientIP: "policy"},
+	"worker":  {Check: true, ClientIP: "CF-Connecting-IP"},
+}
+
+func (d *decoder) edge(name string, b *hcl.Block) {
+	e := edgeDefaults[name]
+	e.Name = name
+	if b != nil {
+		var eb edgeBlock
+		if d.decodeBody(b.Body, d.ctx, &eb) {
+			if eb.Check != nil {
+				e.Check = *eb.Check
+			}
+			if eb.ClientIP != "" {
+				e.ClientIP = eb.ClientIP
+				if eb.ClientIP != "policy" && eb.ClientIP != "peer" && !headerPattern.MatchString(eb.ClientIP) {
+					d.errorf(eb.ClientIPRange, "Invalid client_ip", "client_ip is \"policy\" (the client_ip block's rule), \"peer\" (the TCP peer) or a header name such as \"CF-Connecting-IP\".")
+				}
+			}
+			if eb.Listen != nil {
+				if name != "haproxy" {
+					d.errorf(eb.ListenRange, "Unsupported argument", "Only haproxy takes listen; %s's address is set where it is deployed.", name)
+				}
+				e.Listen = eb.Listen
+				for _, l := range e.Listen {
+					if !listenPattern.MatchString(l) {
+						d.errorf(eb.ListenRange, "Invalid listen address", "The address %q is not a port, address:port or [ipv6]:port.", l)
+					}
+				}
+			}
+		}
+	}
+	d.policy.Edges = append(d.policy.Edges, e)
 }
 
 // resolve turns references (upstream.x, site.x, mirror) and cloud names

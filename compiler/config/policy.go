@@ -17,6 +17,8 @@ type Policy struct {
 	Mirror     Mirror
 	Routes     []*Route
 	Nginx      Nginx
+	// Edges holds the settings of each edge target in EdgeTargets order.
+	Edges []Edge
 }
 
 // Registry holds the pages the registry serves itself.
@@ -105,6 +107,22 @@ type Target struct {
 	Upstream string
 	Site     string
 	Mirror   bool
+}
+
+// EdgeTargets are the CDN and proxy targets besides nginx, sorted.
+var EdgeTargets = []string{"fastly", "haproxy", "varnish", "worker"}
+
+// Edge holds one edge target's settings.
+type Edge struct {
+	Name string
+	// Check is false when the target answers blobs without the mirror's
+	// existence check.
+	Check bool
+	// ClientIP is "policy" for the client_ip block's rule, "peer" for the
+	// TCP peer, or a header holding the client address alone.
+	ClientIP string
+	// Listen is where HAProxy listens.
+	Listen []string
 }
 
 // Nginx holds settings only the nginx target uses.

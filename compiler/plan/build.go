@@ -331,6 +331,17 @@ func (b *builder) assemble(snaps []*feeds.Snapshot) *Plan {
 		V6:         b.routeTable(b.trace.V6),
 		Nginx:      Nginx{Listen: p.Nginx.Listen, WorkerProcesses: p.Nginx.WorkerProcesses, Resolver: p.Nginx.Resolver},
 	}
+	for _, e := range p.Edges {
+		client := out.ClientIP
+		switch e.ClientIP {
+		case "peer":
+			client = ClientIP{}
+		case "policy":
+		default:
+			client = ClientIP{Header: e.ClientIP}
+		}
+		out.Edges = append(out.Edges, Edge{Name: e.Name, Check: e.Check, ClientIP: client, Listen: e.Listen})
+	}
 	for _, u := range p.Upstreams {
 		out.Upstreams = append(out.Upstreams, Upstream{Name: u.Name, Endpoint: u.Endpoint, Prefix: u.Prefix})
 	}

@@ -29,6 +29,7 @@ type Plan struct {
 	V6    []ranges.Interval `json:"ipv6"`
 	Feeds []Feed            `json:"feeds"`
 	Nginx Nginx             `json:"nginx"`
+	Edges []Edge            `json:"edges"`
 
 	// Trace explains a decision; targets never read it.
 	Trace *Trace `json:"-"`
@@ -42,7 +43,7 @@ type Registry struct {
 
 // ClientIP says where the client address comes from: the TCP peer when
 // Header is empty, else the entry TrustedHops places from the right of the
-// header's comma-separated list.
+// comma-separated list in the header's first line.
 type ClientIP struct {
 	Header      string `json:"header,omitempty"`
 	TrustedHops int    `json:"trusted_hops"`
@@ -122,6 +123,34 @@ type Nginx struct {
 	Listen          []string `json:"listen"`
 	WorkerProcesses string   `json:"worker_processes"`
 	Resolver        []string `json:"resolver,omitempty"`
+}
+
+// Edge holds one edge target's settings.
+type Edge struct {
+	Name string `json:"name"`
+	// Check is false when the target answers blobs without checking.
+	Check bool `json:"check"`
+	// ClientIP is how the target finds the client.
+	ClientIP ClientIP `json:"client_ip"`
+	Listen   []string `json:"listen,omitempty"`
+}
+
+// For returns the plan as a target sees it: with its own client address
+// rule, and without the existence check if the target does not check.
+// Targets without settings of their own (nginx, the proxy) see p itself.
+func (p *Plan) For(target string) *Plan {
+	for _, e := range p.Edges {
+		if e.Name != target {
+			continue
+		}
+		q := *p
+		q.ClientIP = e.ClientIP
+		if !e.Check {
+			q.Check = nil
+		}
+		return &q
+	}
+	return p
 }
 
 // Trace keeps, for each address, the feed entry that decided its class.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/regedge/regedge/compiler/outdir"
 	"github.com/regedge/regedge/compiler/render"
+	"github.com/regedge/regedge/compiler/report"
 )
 
 func runBuild(args []string, stdout, stderr io.Writer) int {
@@ -19,7 +20,7 @@ func runBuild(args []string, stdout, stderr io.Writer) int {
 	if fs.Parse(args) != nil || fs.NArg() != 0 {
 		return 2
 	}
-	plans := pf.plans(stderr)
+	plans, diags := pf.plans(stderr)
 	if plans == nil {
 		return 1
 	}
@@ -36,6 +37,7 @@ func runBuild(args []string, stdout, stderr io.Writer) int {
 			files = append(files, f)
 		}
 	}
+	files = append(files, render.File{Path: "REPORT.md", Data: report.Write(plans, files, diags)})
 	if err := outdir.Replace(*out, files); err != nil {
 		fmt.Fprintf(stderr, "regedge: writing %s: %v\n", *out, err)
 		return 1

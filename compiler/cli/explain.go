@@ -45,7 +45,7 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "regedge: %q is not an IP address\n", fs.Arg(0))
 		return 2
 	}
-	plans := pf.plans(stderr)
+	plans, _ := pf.plans(stderr)
 	if plans == nil {
 		return 1
 	}

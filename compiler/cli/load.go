@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"strings"
 
+	"github.com/hashicorp/hcl/v2"
+
 	"github.com/regedge/regedge/compiler/config"
 	"github.com/regedge/regedge/compiler/diag"
 	"github.com/regedge/regedge/compiler/pipeline"
@@ -38,8 +40,8 @@ func (p *policyFlags) register(fs *flag.FlagSet) {
 }
 
 // plans loads the policy and its feeds and builds one plan per deployment.
-// It prints every diagnostic to stderr and returns nil on errors.
-func (p *policyFlags) plans(stderr io.Writer) []*plan.Plan {
+// It prints every diagnostic to stderr and returns nil plans on errors.
+func (p *policyFlags) plans(stderr io.Writer) ([]*plan.Plan, hcl.Diagnostics) {
 	path := p.policy
 	if path == "" {
 		path = embeddedPrefix + policy.Default
@@ -47,5 +49,5 @@ func (p *policyFlags) plans(stderr io.Writer) []*plan.Plan {
 	loader := config.NewLoader(reader{})
 	plans, diags := pipeline.Plans(loader, path, p.override)
 	diag.Write(stderr, loader.Files(), diags)
-	return plans
+	return plans, diags
 }

@@ -49,7 +49,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: logLevel}))
 
 	load := func() *plan.Plan {
-		plans := pf.plans(stderr)
+		plans, _ := pf.plans(stderr)
 		if plans == nil {
 			return nil
 		}

@@ -34,7 +34,7 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: regedge verify [-policy FILE] [-override FILE] [-deployment NAME] [-target NAME] -endpoint URL [-blob DIGEST] [-sample N] [-concurrency N] [-json]")
 		return 2
 	}
-	plans := pf.plans(stderr)
+	plans, _ := pf.plans(stderr)
 	if plans == nil {
 		return 1
 	}

@@ -43,7 +43,7 @@ type Registry struct {
 
 // ClientIP says where the client address comes from: the TCP peer when
 // Header is empty, else the entry TrustedHops places from the right of the
-// comma-separated list in the header's first line.
+// header's comma-separated list (repeated lines form one list).
 type ClientIP struct {
 	Header      string `json:"header,omitempty"`
 	TrustedHops int    `json:"trusted_hops"`

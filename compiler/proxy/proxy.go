@@ -114,8 +114,7 @@ func writeAnswer(w http.ResponseWriter, res answer.Response) {
 }
 
 // clientAddr finds the client's address by the policy's rule: the TCP peer,
-// or the entry TrustedHops places from the right of the header's first
-// line. Anything that is not an address gives the zero Addr, which is
+// or the entry TrustedHops places from the right of the header's list. Anything that is not an address gives the zero Addr, which is
 // classified as an unknown client.
 func clientAddr(rule plan.ClientIP, r *http.Request) netip.Addr {
 	if rule.Header == "" {
@@ -126,7 +125,9 @@ func clientAddr(rule plan.ClientIP, r *http.Request) netip.Addr {
 		addr, _ := netip.ParseAddr(host)
 		return addr
 	}
-	entries := strings.Split(r.Header.Get(rule.Header), ",")
+	// Repeated lines of a header form one list, as nginx reads
+	// X-Forwarded-For.
+	entries := strings.Split(strings.Join(r.Header.Values(rule.Header), ","), ",")
 	i := len(entries) - 1 - rule.TrustedHops
 	if i < 0 {
 		return netip.Addr{}

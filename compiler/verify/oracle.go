@@ -19,10 +19,11 @@ type OracleMismatch struct {
 	Prefix string     `json:"prefix"`
 }
 
-// feedPrefix is a raw feed prefix in cidranger.
+// feedPrefix is a raw feed prefix in cidranger, with every trace entry
+// that lists it: feeds may list one prefix for different classes.
 type feedPrefix struct {
 	network net.IPNet
-	entry   int
+	entries []int
 }
 
 func (f feedPrefix) Network() net.IPNet { return f.network }
@@ -32,10 +33,18 @@ func (f feedPrefix) Network() net.IPNet { return f.network }
 // built from. cidranger shares no code with the plan, so agreement means
 // the flattening and merging lost nothing.
 func CheckTable(p *plan.Plan) []OracleMismatch {
-	ranger := cidranger.NewPCTrieRanger()
+	byPrefix := map[netip.Prefix][]int{}
+	var order []netip.Prefix
 	for i, e := range p.Trace.Entries {
-		_, n, _ := net.ParseCIDR(e.Prefix.String())
-		ranger.Insert(feedPrefix{network: *n, entry: i})
+		if byPrefix[e.Prefix] == nil {
+			order = append(order, e.Prefix)
+		}
+		byPrefix[e.Prefix] = append(byPrefix[e.Prefix], i)
+	}
+	ranger := cidranger.NewPCTrieRanger()
+	for _, prefix := range order {
+		_, n, _ := net.ParseCIDR(prefix.String())
+		ranger.Insert(feedPrefix{network: *n, entries: byPrefix[prefix]})
 	}
 	var out []OracleMismatch
 	for _, addr := range addresses(p, 0) {
@@ -56,20 +65,14 @@ func oracleLabels(p *plan.Plan, ranger cidranger.Ranger, addr netip.Addr) ([]int
 	if err != nil || len(nets) == 0 {
 		return []int{p.Default}, "none"
 	}
-	best := -1
+	// The most specific network holding addr; cidranger returns them from
+	// the least specific.
+	best := nets[len(nets)-1].(feedPrefix)
 	var labels []int
-	for _, n := range nets {
-		e := p.Trace.Entries[n.(feedPrefix).entry]
-		switch bits := e.Prefix.Bits(); {
-		case bits > best:
-			best, labels = bits, nil
-			fallthrough
-		case bits == best:
-			labels = append(labels, classLabel(p, e.Class))
-		}
+	for _, i := range best.entries {
+		labels = append(labels, classLabel(p, p.Trace.Entries[i].Class))
 	}
-	prefix := p.Trace.Entries[nets[len(nets)-1].(feedPrefix).entry].Prefix.String()
-	return labels, prefix
+	return labels, p.Trace.Entries[best.entries[0]].Prefix.String()
 }
 
 func classLabel(p *plan.Plan, class int) int {

@@ -1,0 +1,158 @@
+package proxy
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/regedge/regedge/compiler/plan"
+)
+
+// scrape returns the metrics m serves, as Prometheus's text format.
+func scrape(t *testing.T, m *Metrics) string {
+	t.Helper()
+	w := httptest.NewRecorder()
+	m.Handler().ServeHTTP(w, httptest.NewRequest("GET", "/metrics", nil))
+	if w.Code != 200 {
+		t.Fatalf("metrics handler answered %d", w.Code)
+	}
+	return w.Body.String()
+}
+
+// series returns the sample lines of one metric, sorted.
+func series(text, name string) []string {
+	var out []string
+	for _, line := range readLines(text) {
+		if strings.HasPrefix(line, name+"{") || strings.HasPrefix(line, name+" ") {
+			out = append(out, line)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func checkSeries(t *testing.T, text, name string, want ...string) {
+	t.Helper()
+	slices.Sort(want)
+	if got := series(text, name); !slices.Equal(got, want) {
+		t.Errorf("%s:\ngot\n  %s\nwant\n  %s", name, strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+	}
+}
+
+func planSHA(t *testing.T, p *plan.Plan) string {
+	t.Helper()
+	data, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
+}
+
+func TestMetrics(t *testing.T) {
+	mir := newMirror(t)
+	metrics := NewMetrics()
+	p := testPlan(mir.URL)
+	h := New(p, WithMetrics(metrics))
+
+	text := scrape(t, metrics)
+	checkSeries(t, text, "regedge_requests_total")
+	checkSeries(t, text, "regedge_reloads_total")
+	checkSeries(t, text, "regedge_plan_info", `regedge_plan_info{deployment="test",plan_sha256="`+planSHA(t, p)+`"} 1`)
+	checkSeries(t, text, "regedge_feed_info",
+		`regedge_feed_info{created="2023-11-14-22-13-20",feed="aws",sync_token="1700000000"} 1`,
+		`regedge_feed_info{created="2023-11-14T22:13:21",feed="gcp",sync_token="1700000001"} 1`)
+
+	serve(h, "GET", "/v2/", "")
+	serve(h, "HEAD", "/healthz", "")
+	serve(h, "GET", "/v2/_catalog", "")
+	serve(h, "POST", "/v2/", "")
+	serve(h, "GET", "/v2/%2e%2e/x", "")
+	serve(h, "GET", "/", "")
+	serve(h, "GET", "/v2/pause/blobs/"+presentDigest, xff(clientEast))
+	serve(h, "GET", "/v2/pause/blobs/"+presentDigest, xff(clientEast))
+	serve(h, "GET", "/v2/pause/blobs/"+absentDigest, xff(clientEast))
+	serve(h, "GET", "/v2/pause/manifests/latest", xff(clientOther))
+	serve(h, "GET", "/v2/pause/blobs/"+presentDigest, xff(clientDefault))
+	serve(h, "GET", "/v2/pause/manifests/"+sig, xff(clientEast))
+	serve(h, "GET", "/v2/pause/tags/list", xff(clientEast))
+
+	text = scrape(t, metrics)
+	checkSeries(t, text, "regedge_requests_total",
+		`regedge_requests_total{outcome="200",route="",rule="version"} 1`,
+		`regedge_requests_total{outcome="200",route="",rule="health"} 1`,
+		`regedge_requests_total{outcome="404",route="",rule="not_found"} 1`,
+		`regedge_requests_total{outcome="405",route="",rule="method"} 1`,
+		`regedge_requests_total{outcome="404",route="",rule="unsafe_path"} 1`,
+		`regedge_requests_total{outcome="307",route="",rule="info"} 1`,
+		`regedge_requests_total{outcome="site",route="east-blob",rule="blob"} 2`,
+		`regedge_requests_total{outcome="fallback",route="east-blob",rule="blob"} 1`,
+		`regedge_requests_total{outcome="upstream",route="other-manifest",rule="manifest"} 1`,
+		`regedge_requests_total{outcome="upstream",route="default-blob",rule="blob"} 1`,
+		`regedge_requests_total{outcome="upstream",route="east-signature",rule="signature"} 1`,
+		`regedge_requests_total{outcome="upstream",route="east-tags",rule="tags"} 1`,
+	)
+	checkSeries(t, text, "regedge_redirects_total",
+		`regedge_redirects_total{target="east"} 2`,
+		`regedge_redirects_total{target="upstream:main"} 4`,
+		`regedge_redirects_total{target="upstream:other"} 1`,
+	)
+	checkSeries(t, text, "regedge_existence_checks_total",
+		`regedge_existence_checks_total{cached="false",result="present",site="east"} 1`,
+		`regedge_existence_checks_total{cached="true",result="present",site="east"} 1`,
+		`regedge_existence_checks_total{cached="false",result="absent",site="east"} 1`,
+	)
+	// Only checks that reached the mirror are timed.
+	checkSeries(t, text, "regedge_existence_check_seconds_count", `regedge_existence_check_seconds_count{site="east"} 2`)
+
+	metrics.Reloaded(true)
+	metrics.Reloaded(true)
+	metrics.Reloaded(false)
+	text = scrape(t, metrics)
+	checkSeries(t, text, "regedge_reloads_total",
+		`regedge_reloads_total{result="success"} 2`,
+		`regedge_reloads_total{result="failure"} 1`,
+	)
+
+	// A Swap replaces the plan and feed info; counters carry on.
+	q := testPlan(mir.URL)
+	q.Deployment = "next"
+	q.Feeds = q.Feeds[:1]
+	q.Feeds[0].SyncToken = "1800000000"
+	h.Swap(q)
+	text = scrape(t, metrics)
+	checkSeries(t, text, "regedge_plan_info", `regedge_plan_info{deployment="next",plan_sha256="`+planSHA(t, q)+`"} 1`)
+	checkSeries(t, text, "regedge_feed_info", `regedge_feed_info{created="2023-11-14-22-13-20",feed="aws",sync_token="1800000000"} 1`)
+	if got := series(text, "regedge_redirects_total"); len(got) != 3 {
+		t.Errorf("redirects after Swap: %q, want the 3 series kept", got)
+	}
+}
+
+func TestMetricsErrorCheck(t *testing.T) {
+	s := httptest.NewServer(nil)
+	url := s.URL
+	s.Close()
+	metrics := NewMetrics()
+	h := New(testPlan(url), WithMetrics(metrics))
+	serve(h, "GET", "/v2/pause/blobs/"+presentDigest, xff(clientEast))
+	serve(h, "GET", "/v2/pause/blobs/"+presentDigest, xff(clientEast))
+	text := scrape(t, metrics)
+	// A refused connection is not cached, so each request checks again.
+	checkSeries(t, text, "regedge_existence_checks_total",
+		`regedge_existence_checks_total{cached="false",result="error",site="east"} 2`)
+	checkSeries(t, text, "regedge_requests_total",
+		`regedge_requests_total{outcome="fallback",route="east-blob",rule="blob"} 2`)
+}
+
+func TestNilMetrics(t *testing.T) {
+	var m *Metrics
+	m.Reloaded(true) // must not panic
+	h := New(testPlan("http://mirror.invalid"))
+	if w := serve(h, "GET", "/v2/", ""); w.Code != 200 {
+		t.Errorf("status %d without metrics, want 200", w.Code)
+	}
+}

@@ -1,0 +1,259 @@
+package verify
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/regedge/regedge/compiler/proxy"
+)
+
+// newMirror starts a loopback mirror that holds blob under any path.
+func newMirror(t *testing.T) *httptest.Server {
+	t.Helper()
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/containers/images/"+blob) {
+			w.WriteHeader(http.StatusOK)
+			return
+		}
+		w.WriteHeader(http.StatusNotFound)
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+func startTarget(t *testing.T, h http.Handler) string {
+	t.Helper()
+	s := httptest.NewServer(h)
+	t.Cleanup(s.Close)
+	return s.URL
+}
+
+func TestRunAgainstProxy(t *testing.T) {
+	mirror := newMirror(t)
+	p := tinyPlan(mirror.URL)
+	endpoint := startTarget(t, proxy.New(p))
+
+	var mu sync.Mutex
+	calls, lastDone, lastTotal := 0, 0, 0
+	report := Run(context.Background(), Config{
+		Plan: p, Endpoint: endpoint + "/", Blob: blob, Concurrency: 4,
+		Progress: func(done, total int) {
+			mu.Lock()
+			defer mu.Unlock()
+			calls++
+			lastDone, lastTotal = done, total
+		},
+	})
+	for _, m := range report.Mismatches {
+		t.Errorf("mismatch: %s %s from %v (%s): want %+v, got %+v", m.Probe.Method, m.Probe.Target, m.Probe.Client, m.Probe.Kind, m.Want, m.Got)
+	}
+	want := len(Probes(p, blob, 0))
+	if report.Probes != want {
+		t.Errorf("Probes = %d, want %d", report.Probes, want)
+	}
+	if report.Addresses != len(tinyAddresses) {
+		t.Errorf("Addresses = %d, want %d", report.Addresses, len(tinyAddresses))
+	}
+	if calls != want || lastDone != want || lastTotal != want {
+		t.Errorf("Progress called %d times, last with (%d, %d); want %d calls ending (%d, %d)", calls, lastDone, lastTotal, want, want, want)
+	}
+}
+
+func TestRunAgainstProxyPeerMode(t *testing.T) {
+	mirror := newMirror(t)
+	p := tinyPlan(mirror.URL)
+	p.ClientIP.Header = ""
+	report := Run(context.Background(), Config{Plan: p, Endpoint: startTarget(t, proxy.New(p)), Blob: blob})
+	if len(report.Mismatches) != 0 {
+		t.Errorf("%d mismatches, want 0: %+v", len(report.Mismatches), report.Mismatches)
+	}
+	if report.Addresses != 1 {
+		t.Errorf("Addresses = %d, want 1 (the loopback peer)", report.Addresses)
+	}
+}
+
+func TestRunAgainstShippedPolicy(t *testing.T) {
+	mirror := newMirror(t)
+	upstream := httptest.NewServer(http.NotFoundHandler()) // never asked: redirects are not followed
+	t.Cleanup(upstream.Close)
+	p := loopbackPlan(t, mirror.URL, upstream.URL)
+	report := Run(context.Background(), Config{
+		Plan: p, Endpoint: startTarget(t, proxy.New(p)), Blob: blob, Sample: 150, Concurrency: 8,
+	})
+	if report.Probes == 0 {
+		t.Fatal("no probes")
+	}
+	for i, m := range report.Mismatches {
+		if i == 10 {
+			t.Errorf("... %d mismatches in all", len(report.Mismatches))
+			break
+		}
+		t.Errorf("mismatch: %s %s from %v (%s): want %+v, got %+v", m.Probe.Method, m.Probe.Target, m.Probe.Client, m.Probe.Kind, m.Want, m.Got)
+	}
+}
+
+// TestRunFindsWrongAnswers: a target that differs from the policy in two
+// places is reported in exactly those two places.
+func TestRunFindsWrongAnswers(t *testing.T) {
+	mirror := newMirror(t)
+	p := tinyPlan(mirror.URL)
+	const (
+		wrongClient = "10.0.0.127"
+		wrongTarget = "/v2/regedge/verify/manifests/v1.0"
+		hostile     = "/v2/Regedge/manifests/latest"
+	)
+	good := proxy.New(p)
+	bad := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		client, _, _ := strings.Cut(r.Header.Get("X-Forwarded-For"), ",")
+		switch {
+		case client == wrongClient && r.RequestURI == wrongTarget:
+			w.Header().Set("Location", "https://evil.example/x")
+			w.WriteHeader(http.StatusTemporaryRedirect)
+		case r.RequestURI == hostile:
+			w.WriteHeader(http.StatusOK)
+		default:
+			good.ServeHTTP(w, r)
+		}
+	})
+	report := Run(context.Background(), Config{Plan: p, Endpoint: startTarget(t, bad), Blob: blob, Concurrency: 3})
+
+	wrong404 := Answer{Status: 404}
+	got200 := Answer{Status: 200}
+	want := []Mismatch{
+		// The hostile path is a fixed probe: one per label, from the first
+		// address of each (9.255.255.255, 10.0.0.0, 10.0.1.0).
+		{Probe: Probe{Method: "GET", Target: hostile, Client: netip.MustParseAddr("9.255.255.255"), Kind: "hostile path"}, Want: wrong404, Got: got200},
+		{Probe: Probe{Method: "GET", Target: hostile, Client: netip.MustParseAddr("10.0.0.0"), Kind: "hostile path"}, Want: wrong404, Got: got200},
+		{Probe: Probe{Method: "GET", Target: wrongTarget, Client: netip.MustParseAddr(wrongClient), Kind: "manifest by tag"},
+			Want: Answer{Status: 307, Location: "https://main.example/v2/proj/images/regedge/verify/manifests/v1.0"},
+			Got:  Answer{Status: 307, Location: "https://evil.example/x"}},
+		{Probe: Probe{Method: "GET", Target: hostile, Client: netip.MustParseAddr("10.0.1.0"), Kind: "hostile path"}, Want: wrong404, Got: got200},
+	}
+	if len(report.Mismatches) != len(want) {
+		t.Fatalf("%d mismatches, want %d:\n%+v", len(report.Mismatches), len(want), report.Mismatches)
+	}
+	for i := range want {
+		if g, w := report.Mismatches[i], want[i]; g.Probe != w.Probe || !sameAnswer(g.Want, w.Want) || !sameAnswer(g.Got, w.Got) {
+			t.Errorf("mismatch %d =\n%+v\nwant\n%+v", i, g, w)
+		}
+	}
+}
+
+func sameAnswer(a, b Answer) bool {
+	return a.Status == b.Status && a.Location == b.Location && a.Err == b.Err && len(a.Headers) == len(b.Headers)
+}
+
+// TestRunComparesRequiredHeaders: /v2/ must carry the API version header.
+func TestRunComparesRequiredHeaders(t *testing.T) {
+	mirror := newMirror(t)
+	p := tinyPlan(mirror.URL)
+	p.V4, p.V6 = nil, nil // one label: fixed probes come from one address
+	good := proxy.New(p)
+	bad := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.RequestURI == "/v2/" {
+			w.Header().Set("Content-Type", "application/json")
+			w.Write([]byte("{}"))
+			return
+		}
+		good.ServeHTTP(w, r)
+	})
+	report := Run(context.Background(), Config{Plan: p, Endpoint: startTarget(t, bad), Blob: blob})
+	if len(report.Mismatches) != 1 {
+		t.Fatalf("%d mismatches, want 1: %+v", len(report.Mismatches), report.Mismatches)
+	}
+	m := report.Mismatches[0]
+	if m.Probe.Target != "/v2/" || m.Want.Headers["Docker-Distribution-Api-Version"] != "registry/2.0" ||
+		m.Got.Headers["Docker-Distribution-Api-Version"] != "" || m.Got.Headers["Content-Type"] != "application/json" {
+		t.Errorf("mismatch = %+v", m)
+	}
+}
+
+func TestRunUnreachableTarget(t *testing.T) {
+	mirror := newMirror(t)
+	p := tinyPlan(mirror.URL)
+	p.V4, p.V6 = nil, nil
+	s := httptest.NewServer(http.NotFoundHandler())
+	endpoint := s.URL
+	s.Close()
+	report := Run(context.Background(), Config{Plan: p, Endpoint: endpoint, Blob: blob})
+	if len(report.Mismatches) != report.Probes || report.Probes == 0 {
+		t.Fatalf("%d mismatches of %d probes, want every probe", len(report.Mismatches), report.Probes)
+	}
+	for _, m := range report.Mismatches {
+		if m.Got.Err == "" {
+			t.Errorf("%s %s: Got %+v, want an error", m.Probe.Method, m.Probe.Target, m.Got)
+		}
+	}
+	bad := Run(context.Background(), Config{Plan: p, Endpoint: "ftp://127.0.0.1", Blob: blob})
+	if len(bad.Mismatches) != bad.Probes || bad.Mismatches[0].Got.Err == "" {
+		t.Errorf("a non-HTTP endpoint: %d mismatches of %d probes", len(bad.Mismatches), bad.Probes)
+	}
+}
+
+func TestWriteText(t *testing.T) {
+	p := tinyPlan("")
+	client := netip.MustParseAddr("10.0.0.5")
+	report := Report{
+		Probes:    10,
+		Addresses: 2,
+		Mismatches: []Mismatch{
+			{
+				Probe: Probe{Method: "GET", Target: "/v2/x/manifests/v1", Client: client, Kind: "manifest by tag"},
+				Want:  Answer{Status: 307, Location: "https://a.example/v2/x/manifests/v1"},
+				Got:   Answer{Status: 307, Location: "https://b.example/v2/x/manifests/v1"},
+			},
+			{
+				Probe: Probe{Method: "HEAD", Target: "/v2/", Client: client, Kind: "version"},
+				Want: Answer{Status: 200, Headers: map[string]string{
+					"Docker-Distribution-Api-Version": "registry/2.0",
+					"Content-Type":                    "application/json",
+				}},
+				Got: Answer{Err: "connection refused"},
+			},
+			{
+				Probe: Probe{Method: "GET", Target: "/v2/_catalog", Client: client, Kind: "catalog"},
+				Want:  Answer{Status: 404},
+				Got:   Answer{Status: 200},
+			},
+		},
+	}
+	oracle := []OracleMismatch{{Addr: netip.MustParseAddr("10.0.0.7"), Plan: "east", Oracle: "default", Prefix: "10.0.0.0/24"}}
+	var b strings.Builder
+	WriteText(&b, p, report, oracle)
+	const want = `MISMATCH GET /v2/x/manifests/v1 (manifest by tag)
+  X-Forwarded-For: 10.0.0.5, 127.0.0.1
+  want 307 https://a.example/v2/x/manifests/v1
+  got  307 https://b.example/v2/x/manifests/v1
+MISMATCH HEAD /v2/ (version)
+  X-Forwarded-For: 10.0.0.5, 127.0.0.1
+  want 200 [Content-Type: application/json] [Docker-Distribution-Api-Version: registry/2.0]
+  got  error: connection refused
+MISMATCH GET /v2/_catalog (catalog)
+  X-Forwarded-For: 10.0.0.5, 127.0.0.1
+  want 404
+  got  200
+TABLE MISMATCH 10.0.0.7: plan says east, cidranger over the feeds says default (prefix 10.0.0.0/24)
+verify: 10 probes from 2 addresses, 3 mismatches; table check: 1 mismatches
+`
+	if b.String() != want {
+		t.Errorf("WriteText =\n%s\nwant\n%s", b.String(), want)
+	}
+
+	// Peer mode: no header line; an empty report is the summary alone.
+	p.ClientIP.Header = ""
+	b.Reset()
+	WriteText(&b, p, Report{Probes: 1, Addresses: 1, Mismatches: report.Mismatches[2:]}, nil)
+	const wantPeer = `MISMATCH GET /v2/_catalog (catalog)
+  want 404
+  got  200
+verify: 1 probes from 1 addresses, 1 mismatches; table check: 0 mismatches
+`
+	if b.String() != wantPeer {
+		t.Errorf("WriteText in peer mode =\n%s\nwant\n%s", b.String(), wantPeer)
+	}
+}

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/gohcl"
@@ -231,7 +232,14 @@ func (d *decoder) namedBlocks(blocks []*hcl.Block, typ string, decodeOne func(na
 
 func (d *decoder) decodeBody(body hcl.Body, ctx *hcl.EvalContext, v any) bool {
 	diags := gohcl.DecodeBody(body, ctx, v)
-	d.diags = append(d.diags, diags...)
+	for _, diag := range diags {
+		// An expression that failed to evaluate is reported once, by the
+		// evaluation; gohcl then adds that its unknown result is unsuitable.
+		if len(diags) > 1 && diag.Summary == "Unsuitable value type" && strings.Contains(diag.Detail, "must be known") {
+			continue
+		}
+		d.diags = append(d.diags, diag)
+	}
 	return !diags.HasErrors()
 }
 
@@ -345,6 +353,8 @@ func (d *decoder) site(name string, b *hcl.Block, body hcl.Body, ctx *hcl.EvalCo
 	}
 	var sb siteBlock
 	if !d.decodeBody(body, ctx, &sb) {
+		// Keep the name, so references to the site raise no second error.
+		d.policy.Sites = append(d.policy.Sites, &Site{Name: name, DefRange: b.DefRange})
 		return
 	}
 	// site's remain body only carries the for_each already handled.

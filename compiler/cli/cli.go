@@ -16,6 +16,8 @@ type command struct {
 var commands = []command{
 	{"build", "build [-policy FILE] [-override FILE] [-out DIR]", runBuild},
 	{"check", "check [-policy FILE] [-override FILE] [-strict]", runCheck},
+	{"diff", "diff -old PATH -new PATH [-deployment NAME]", runDiff},
+	{"feeds", "feeds update [-policy FILE] [-override FILE] [-timeout D] [-max-shrink F]", runFeeds},
 	{"explain", "explain [-policy FILE] [-override FILE] [-deployment NAME] [-json] [-method M] CLIENT_IP PATH", runExplain},
 	{"verify", "verify [-policy FILE] [-override FILE] [-deployment NAME] [-target NAME] -endpoint URL [-blob DIGEST] [-sample N] [-concurrency N] [-json]", runVerify},
 	{"serve", "serve [-policy FILE] [-override FILE] [-deployment NAME] [-listen ADDR] [-metrics ADDR] [-log-level LEVEL]", runServe},

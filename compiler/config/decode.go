@@ -52,10 +52,12 @@ type feedBlock struct {
 	Priority        int       `hcl:"priority,optional"`
 	ExcludeRegions  []string  `hcl:"exclude_regions,optional"`
 	ExcludeServices []string  `hcl:"exclude_services,optional"`
+	MaxShrink       *float64  `hcl:"max_shrink,optional"`
 	FormatRange     hcl.Range `hcl:"format,attr_value_range"`
 	FileRange       hcl.Range `hcl:"file,attr_value_range"`
 	URLRange        hcl.Range `hcl:"url,attr_value_range"`
 	CloudRange      hcl.Range `hcl:"cloud,attr_value_range"`
+	MaxShrinkRange  hcl.Range `hcl:"max_shrink,attr_value_range"`
 }
 
 type upstreamBlock struct {
@@ -286,7 +288,15 @@ func (d *decoder) feed(name string, b *hcl.Block) {
 	if !namePattern.MatchString(cloud) || cloud == unknownCloud {
 		d.errorf(fb.CloudRange, "Invalid cloud name", "A cloud name is lower-case letters, digits and hyphens, and not %q.", unknownCloud)
 	}
+	maxShrink := 0.05
+	if fb.MaxShrink != nil {
+		maxShrink = *fb.MaxShrink
+		if maxShrink < 0 || maxShrink > 1 {
+			d.errorf(fb.MaxShrinkRange, "Invalid max_shrink", "max_shrink is the fraction of its prefixes one update may drop, from 0 to 1, such as 0.05.")
+		}
+	}
 	d.policy.Feeds = append(d.policy.Feeds, &Feed{
+		MaxShrink:       maxShrink,
 		Name:            name,
 		Format:          fb.Format,
 		Cloud:           cloud,

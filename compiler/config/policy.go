@@ -46,7 +46,10 @@ type Feed struct {
 	Priority        int
 	ExcludeRegions  []string
 	ExcludeServices []string
-	DefRange        hcl.Range
+	// MaxShrink is the largest fraction of its prefixes one feed update may
+	// drop.
+	MaxShrink float64
+	DefRange  hcl.Range
 }
 
 // Upstream is a registry that holds every manifest and blob.

@@ -78,6 +78,14 @@ type Duration time.Duration
 // MarshalText implements encoding.TextMarshaler.
 func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
 
+// UnmarshalText implements encoding.TextUnmarshaler, so plan.json reads
+// back.
+func (d *Duration) UnmarshalText(text []byte) error {
+	v, err := time.ParseDuration(string(text))
+	*d = Duration(v)
+	return err
+}
+
 // Seconds returns the duration in whole seconds, rounded up.
 func (d Duration) Seconds() int64 {
 	return int64((time.Duration(d) + time.Second - 1) / time.Second)

@@ -1,0 +1,60 @@
+package feedupdate
+
+import (
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// writeFile replaces file with data in one step: it writes a temporary
+// file in the same folder, syncs it to disk and renames it over file. Until
+// the rename, file is untouched; on any failure the temporary file is
+// removed. A new file gets mode 0644, a replaced one keeps its mode.
+func writeFile(file string, data []byte) (err error) {
+	mode := fs.FileMode(0o644)
+	if info, err := os.Stat(file); err == nil {
+		mode = info.Mode().Perm()
+	}
+	dir := filepath.Dir(file)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(file)+".new-*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if _, err := tmp.Write(data); err != nil {
+		return err
+	}
+	if err := tmp.Chmod(mode); err != nil {
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), file); err != nil {
+		return err
+	}
+	syncDir(dir)
+	return nil
+}
+
+// syncDir makes a rename in dir durable. It is best effort: the file is
+// already in place, and not every system can sync a folder.
+func syncDir(dir string) {
+	d, err := os.Open(dir)
+	if err != nil {
+		return
+	}
+	d.Sync()
+	d.Close()
+}

@@ -2,11 +2,19 @@
 # default policy; `make test` installs what the tests need and runs them all.
 
 GO ?= go
-export PATH := $(PATH):/usr/sbin:/sbin
+# workerd comes from the npm registry, installed under bin/npm; falco, the
+# Fastly VCL linter, from the Go module proxy, built into bin/.
+NPM_PREFIX := $(CURDIR)/bin/npm
+WORKERD_VERSION := 1.20261117.1
+FALCO_VERSION := v1.11.0
+export PATH := $(PATH):/usr/sbin:/sbin:$(NPM_PREFIX)/node_modules/.bin:$(CURDIR)/bin
 
 # Runtimes the tests run for real, by command and the Debian package that
-# provides it.
-DEBIAN_RUNTIMES := nginx:nginx
+# provides it. make bench also needs BENCH_RUNTIMES: deps installs RUNTIMES,
+# which bench extends.
+DEBIAN_RUNTIMES := nginx:nginx varnishd:varnish haproxy:haproxy skopeo:skopeo
+BENCH_RUNTIMES := wrk:wrk
+RUNTIMES := $(DEBIAN_RUNTIMES)
 
 .PHONY: all build test verify deps bench
 all: build
@@ -28,7 +36,7 @@ verify: build
 # missing, and under CI=true that is an error.
 deps:
 	@missing=""; \
-	for pair in $(DEBIAN_RUNTIMES); do \
+	for pair in $(RUNTIMES); do \
 		command -v "$${pair%%:*}" >/dev/null || missing="$$missing $${pair#*:}"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -37,17 +45,35 @@ deps:
 			apt-get update -qq && \
 			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; \
 		else \
-			echo "missing:$$missing (run make test as root to install them)"; \
+			echo "missing:$$missing (run make $(or $(MAKECMDGOALS),deps) as root to install them)"; \
 			[ "$$CI" != true ] || exit 1; \
 		fi; \
 	fi
+	@command -v workerd >/dev/null || { \
+		echo "installing: workerd@$(WORKERD_VERSION) from npm"; \
+		npm install --prefix "$(NPM_PREFIX)" --no-audit --no-fund --silent workerd@$(WORKERD_VERSION) >/dev/null && \
+		workerd --version >/dev/null; \
+	} || { echo "workerd could not be installed"; [ "$$CI" != true ] || exit 1; }
+	@command -v falco >/dev/null || { \
+		echo "installing: falco $(FALCO_VERSION) from the Go module proxy"; \
+		tmp=$$(mktemp -d) && cd "$$tmp" && \
+		$(GO) mod init falco >/dev/null 2>&1 && \
+		$(GO) get github.com/ysugimoto/falco/cmd/falco@$(FALCO_VERSION) >/dev/null 2>&1 && \
+		$(GO) build -o "$(CURDIR)/bin/falco" github.com/ysugimoto/falco/cmd/falco; \
+		status=$$?; rm -rf "$$tmp"; exit $$status; \
+	} || { echo "falco could not be installed"; [ "$$CI" != true ] || exit 1; }
 
 test: deps verify
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
 
 # bench measures the bars in BENCHMARKS.md in one run and prints medians.
+# BenchmarkLoad's iterations are long (wrk against three servers), so it runs
+# once per count, fewer times. A failed benchmark fails make after benchstat.
 BENCHSTAT := golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
+bench: RUNTIMES += $(BENCH_RUNTIMES)
 bench: deps build
-	$(GO) test -run '^$$' -bench . -count 8 ./compiler/cli/ | tee bin/bench.txt
+	$(GO) test -run '^$$' -bench . -skip '^BenchmarkLoad$$' -count 8 ./compiler/cli/ | tee bin/bench.txt
+	$(GO) test -run '^$$' -bench '^BenchmarkLoad$$' -benchtime 1x -count 5 -timeout 30m ./compiler/cli/ | tee -a bin/bench.txt
 	$(GO) run $(BENCHSTAT) bin/bench.txt
+	@! grep -q -e '^FAIL' -e '^--- FAIL' bin/bench.txt || { echo "make bench: a benchmark failed (see bin/bench.txt)"; exit 1; }

@@ -3,7 +3,8 @@ package templates
 
 import "embed"
 
-// FS holds the templates, by target: nginx/nginx.conf.tmpl and so on.
+// FS holds the templates, a folder per target: nginx/nginx.conf.tmpl and
+// so on.
 //
-//go:embed nginx
+//go:embed */*.tmpl
 var FS embed.FS

@@ -130,11 +130,12 @@ func Nginx(p *plan.Plan) ([]File, error) {
 	if err != nil {
 		return nil, err
 	}
-	geo, err := execute("nginx/geo.conf.tmpl", geoTable(p))
+	table := geoTable(p)
+	geo, err := execute("nginx/geo.conf.tmpl", table)
 	if err != nil {
 		return nil, err
 	}
-	return []File{{Path: "nginx/nginx.conf", Data: conf}, {Path: "nginx/geo.conf", Data: geo}}, nil
+	return []File{{Path: "nginx/nginx.conf", Data: conf}, {Path: "nginx/geo.conf", Data: geo, Entries: len(table.Entries)}}, nil
 }
 
 func labelMap(p *plan.Plan, variable string, value func(label int) string) nginxMap {

@@ -18,25 +18,46 @@ import (
 type File struct {
 	Path string
 	Data []byte
+	// Entries counts the address-table entries the file holds, for
+	// out/REPORT.md; 0 for files without a table.
+	Entries int
 }
 
-// All renders every target for a plan.
+// targets render one target each, from the plan as that target sees it.
+var targets = []struct {
+	name   string
+	render func(*plan.Plan) ([]File, error)
+}{
+	{"nginx", Nginx},
+	{"varnish", Varnish},
+	{"fastly", Fastly},
+	{"haproxy", HAProxy},
+	{"worker", Worker},
+}
+
+// All renders the plan and every target.
 func All(p *plan.Plan) ([]File, error) {
 	planJSON, err := json.MarshalIndent(p, "", "  ")
 	if err != nil {
 		return nil, err
 	}
 	files := []File{{Path: "plan.json", Data: append(planJSON, '\n')}}
-	nginx, err := Nginx(p)
-	if err != nil {
-		return nil, err
+	for _, t := range targets {
+		out, err := t.render(p.For(t.name))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", t.name, err)
+		}
+		files = append(files, out...)
 	}
-	return append(files, nginx...), nil
+	return files, nil
 }
 
 var funcs = template.FuncMap{
-	"quote":      quote,
-	"quoteRegex": quoteRegex,
+	"quote":        quote,
+	"quoteRegex":   quoteRegex,
+	"jsRegex":      jsRegex,
+	"fastlyString": fastlyString,
+	"quoteHAProxy": quoteHAProxy,
 }
 
 // execute renders one template with missing keys treated as errors.

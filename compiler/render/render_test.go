@@ -90,7 +90,7 @@ func TestNginxMapsAndClientAddress(t *testing.T) {
 		"default upstream-main;\n        include geo.conf;",
 		"map $regedge_label $regedge_blob_mirror {\n        default \"\";\n        east \"https://east.example.com/m/b/\";\n    }",
 		"map $regedge_label $regedge_blob_mirror_suffix {\n        default \"\";\n        east \"/data\";\n    }",
-		"map $regedge_label $regedge_manifest_upstream {\n        default \"https://registry.example.com/v2/images\";\n    }",
+		"map \"\" $regedge_manifest_upstream {\n        default \"https://registry.example.com/v2/images\";\n    }",
 		"listen 127.0.0.1:8080;",
 		"return 307 $regedge_mirror_url;",
 	} {
@@ -133,8 +133,16 @@ func TestNginxRefusesUnquotableValues(t *testing.T) {
 	}
 }
 
-func TestAllWritesPlanJSON(t *testing.T) {
-	files, err := All(testPlan())
+func TestAllRendersEveryTarget(t *testing.T) {
+	p := testPlan()
+	p.Check = &plan.Check{PositiveTTL: plan.Duration(3600e9), NegativeTTL: plan.Duration(60e9), Timeout: plan.Duration(1e9), CacheSize: 10}
+	p.Edges = []plan.Edge{
+		{Name: "fastly", Check: true},
+		{Name: "haproxy", Check: true, ClientIP: p.ClientIP, Listen: []string{"80"}},
+		{Name: "varnish", Check: true, ClientIP: p.ClientIP},
+		{Name: "worker", Check: true, ClientIP: plan.ClientIP{Header: "CF-Connecting-IP"}},
+	}
+	files, err := All(p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,8 +150,10 @@ func TestAllWritesPlanJSON(t *testing.T) {
 	for _, f := range files {
 		paths = append(paths, f.Path)
 	}
-	if got := strings.Join(paths, " "); got != "plan.json nginx/nginx.conf nginx/geo.conf" {
-		t.Errorf("paths = %s", got)
+	want := "plan.json nginx/nginx.conf nginx/geo.conf varnish/regedge.vcl fastly/regedge.vcl " +
+		"haproxy/haproxy.cfg haproxy/labels.map haproxy/regedge.lua worker/worker.js worker/wrangler.toml worker/workerd.capnp"
+	if got := strings.Join(paths, " "); got != want {
+		t.Errorf("paths = %s\nwant    %s", got, want)
 	}
 	if !strings.Contains(string(files[0].Data), `"first": "10.0.0.1"`) {
 		t.Errorf("plan.json lacks the interval:\n%s", files[0].Data)

@@ -26,12 +26,16 @@ import (
 func Commands() map[string]func(ts *testscript.TestScript, neg bool, args []string) {
 	return map[string]func(*testscript.TestScript, bool, []string){
 		"blob":        cmdBlob,
+		"cranepull":   cmdCranePull,
 		"faultmirror": cmdFaultMirror,
 		"freeport":    cmdFreeport,
 		"httpget":     cmdHTTPGet,
+		"images":      cmdImages,
+		"layoutcheck": cmdLayoutCheck,
 		"loadstart":   cmdLoadStart,
 		"loadstop":    cmdLoadStop,
 		"loadwait":    cmdLoadWait,
+		"logcheck":    cmdLogCheck,
 		"memregistry": cmdMemregistry,
 		"mirror":      cmdMirror,
 		"need":        cmdNeed,
@@ -39,6 +43,7 @@ func Commands() map[string]func(ts *testscript.TestScript, neg bool, args []stri
 		"subst":       cmdSubst,
 		"waitfile":    cmdWaitFile,
 		"waithttp":    cmdWaitHTTP,
+		"xffproxy":    cmdXFFProxy,
 	}
 }
 

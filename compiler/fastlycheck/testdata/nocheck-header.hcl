@@ -1,0 +1,4 @@
+fastly {
+  check     = false
+  client_ip = "Fastly-Client-IP"
+}

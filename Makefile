@@ -16,7 +16,7 @@ DEBIAN_RUNTIMES := nginx:nginx varnishd:varnish haproxy:haproxy skopeo:skopeo
 BENCH_RUNTIMES := wrk:wrk
 RUNTIMES := $(DEBIAN_RUNTIMES)
 
-.PHONY: all build test verify deps bench
+.PHONY: all build test verify deps bench fuzz
 all: build
 	bin/regedge build -out out
 
@@ -73,7 +73,16 @@ test: deps verify
 BENCHSTAT := golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
 bench: RUNTIMES += $(BENCH_RUNTIMES)
 bench: deps build
-	$(GO) test -run '^$$' -bench . -skip '^BenchmarkLoad$$' -count 8 ./compiler/cli/ | tee bin/bench.txt
+	$(GO) test -run '^$$' -bench . -skip '^BenchmarkLoad$$' -count 8 ./compiler/cli/ ./compiler/lookup/ | tee bin/bench.txt
 	$(GO) test -run '^$$' -bench '^BenchmarkLoad$$' -benchtime 1x -count 5 -timeout 30m ./compiler/cli/ | tee -a bin/bench.txt
 	$(GO) run $(BENCHSTAT) bin/bench.txt
 	@! grep -q -e '^FAIL' -e '^--- FAIL' bin/bench.txt || { echo "make bench: a benchmark failed (see bin/bench.txt)"; exit 1; }
+
+# fuzz runs each fuzz target for FUZZTIME; their seed corpora are checked in
+# under testdata/fuzz or added in the tests.
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./compiler/request/
+	$(GO) test -run '^$$' -fuzz '^FuzzClientAddr$$' -fuzztime $(FUZZTIME) ./compiler/proxy/
+	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./compiler/config/
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./compiler/feeds/

@@ -82,9 +82,27 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	})
 	writeAnswer(w, res)
 	h.metrics.observeRequest(s.plan, req, label, res)
-	h.log.Debug("decision", "method", r.Method, "target", r.RequestURI, "client", client,
-		"label", s.plan.Labels[label].Name, "rule", int(req.Rule), "route", res.Route,
-		"site", res.Site, "status", res.Status, "location", res.Location)
+	// Building the line's arguments costs more than the decision itself.
+	if h.log.Enabled(r.Context(), slog.LevelDebug) {
+		h.log.Debug("decision", "method", r.Method, "target", r.RequestURI, "client", client,
+			"label", s.plan.Labels[label].Name, "rule", int(req.Rule), "route", res.Route,
+			"site", res.Site, "status", res.Status, "location", res.Location)
+	}
+}
+
+// fromRight returns the comma-separated entry of list that skip entries
+// follow, without splitting the whole list.
+func fromRight(list string, skip int) (string, bool) {
+	end := len(list)
+	for ; skip > 0; skip-- {
+		i := strings.LastIndexByte(list[:end], ',')
+		if i < 0 {
+			return "", false
+		}
+		end = i
+	}
+	start := strings.LastIndexByte(list[:end], ',') + 1
+	return list[start:end], true
 }
 
 // requestTarget returns the path and query as the client sent them.
@@ -127,12 +145,18 @@ func clientAddr(rule plan.ClientIP, r *http.Request) netip.Addr {
 	}
 	// Repeated lines of a header form one list, as nginx reads
 	// X-Forwarded-For.
-	entries := strings.Split(strings.Join(r.Header.Values(rule.Header), ","), ",")
-	i := len(entries) - 1 - rule.TrustedHops
-	if i < 0 {
+	list := r.Header.Values(rule.Header)
+	value := ""
+	if len(list) == 1 {
+		value = list[0]
+	} else {
+		value = strings.Join(list, ",")
+	}
+	entry, ok := fromRight(value, rule.TrustedHops)
+	if !ok {
 		return netip.Addr{}
 	}
-	entry := strings.TrimSpace(entries[i])
+	entry = strings.TrimSpace(entry)
 	if strings.ContainsAny(entry, " \t%") {
 		return netip.Addr{}
 	}

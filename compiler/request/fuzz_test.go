@@ -1,8 +1,11 @@
 package request
 
 import (
+	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/regedge/regedge/compiler/config"
 )
 
 // FuzzParse checks that any request target parses without panicking, and
@@ -29,6 +32,71 @@ func FuzzParse(f *testing.F) {
 		}
 		if r.Query != "" && r.Rule != RuleTags && r.Rule != RuleReferrers {
 			t.Fatalf("%q: query kept for rule %d", target, r.Rule)
+		}
+	})
+}
+
+var (
+	unsafePattern = regexp.MustCompile(Unsafe)
+	kindPatterns  = []struct {
+		rule    Rule
+		kind    config.Kind
+		pattern *regexp.Regexp
+	}{
+		{RuleSignature, config.KindSignature, regexp.MustCompile(SignaturePattern)},
+		{RuleManifest, config.KindManifest, regexp.MustCompile(ManifestPattern)},
+		{RuleTags, config.KindTags, regexp.MustCompile(TagsPattern)},
+		{RuleReferrers, config.KindReferrers, regexp.MustCompile(ReferrersPattern)},
+		{RuleBlob, config.KindBlob, regexp.MustCompile(BlobPattern)},
+	}
+)
+
+// parseByPatterns is Parse written with the exported patterns, the form
+// nginx and the other targets are generated from.
+func parseByPatterns(method, target string) Request {
+	if method != "GET" && method != "HEAD" {
+		return Request{Rule: RuleMethod}
+	}
+	if unsafePattern.MatchString(target) {
+		return Request{Rule: RuleUnsafePath}
+	}
+	path, query, _ := strings.Cut(target, "?")
+	switch path {
+	case "/":
+		return Request{Rule: RuleInfo}
+	case "/privacy":
+		return Request{Rule: RulePrivacy}
+	case "/v2", "/v2/":
+		return Request{Rule: RuleVersion}
+	case "/healthz":
+		return Request{Rule: RuleHealth}
+	}
+	for _, k := range kindPatterns {
+		m := k.pattern.FindStringSubmatch(path)
+		if m == nil {
+			continue
+		}
+		if len(m[1]) > MaxName {
+			return Request{Rule: RuleNotFound}
+		}
+		r := Request{Rule: k.rule, Kind: k.kind, Repo: m[1]}
+		if len(m) > 2 {
+			r.Ref = m[2]
+		}
+		if k.rule == RuleTags || k.rule == RuleReferrers {
+			r.Query = query
+		}
+		return r
+	}
+	return Request{Rule: RuleNotFound}
+}
+
+// FuzzParseMatchesPatterns holds the hand-written Parse to the patterns
+// every generated target uses.
+func FuzzParseMatchesPatterns(f *testing.F) {
+	f.Fuzz(func(t *testing.T, method, target string) {
+		if got, want := Parse(method, target), parseByPatterns(method, target); got != want {
+			t.Fatalf("Parse(%q, %q) = %+v, the patterns say %+v", method, target, got, want)
 		}
 	})
 }

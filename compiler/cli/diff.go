@@ -59,16 +59,7 @@ func (e usageError) Error() string { return e.msg }
 func loadPlan(path, deployment string, stderr io.Writer) (*plan.Plan, int) {
 	if strings.HasSuffix(path, ".hcl") || strings.HasPrefix(path, embeddedPrefix) {
 		pf := policyFlags{policy: path}
-		plans, _ := pf.plans(stderr)
-		if plans == nil {
-			return nil, 1
-		}
-		p, err := chooseDeployment(plans, deployment, path)
-		if err != nil {
-			fmt.Fprintf(stderr, "regedge: %v\n", err)
-			return nil, 2
-		}
-		return p, 0
+		return pf.plan(stderr, deployment)
 	}
 	p, err := readPlan(path, deployment)
 	if err != nil {
@@ -79,22 +70,6 @@ func loadPlan(path, deployment string, stderr io.Writer) (*plan.Plan, int) {
 		return nil, 1
 	}
 	return p, 0
-}
-
-// chooseDeployment returns the policy's plan of the named deployment. A
-// policy with deployments needs a name; one without takes none.
-func chooseDeployment(plans []*plan.Plan, name, path string) (*plan.Plan, error) {
-	var names []string
-	for _, p := range plans {
-		if p.Deployment == name {
-			return p, nil
-		}
-		names = append(names, p.Deployment)
-	}
-	if name == "" {
-		return nil, usageError{fmt.Sprintf("%s has deployments %s; choose one with -deployment", path, strings.Join(names, ", "))}
-	}
-	return nil, usageError{fmt.Sprintf("%s has no deployment %q", path, name)}
 }
 
 // readPlan reads a plan.json, or the one in a folder build wrote: the

@@ -45,14 +45,9 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "regedge: %q is not an IP address\n", fs.Arg(0))
 		return 2
 	}
-	plans, _ := pf.plans(stderr)
-	if plans == nil {
-		return 1
-	}
-	p := pickDeployment(plans, *deployment)
+	p, status := pf.plan(stderr, *deployment)
 	if p == nil {
-		fmt.Fprintf(stderr, "regedge: no deployment %q\n", *deployment)
-		return 2
+		return status
 	}
 	e := explain(p, addr, strings.ToUpper(*method), fs.Arg(1))
 	if *asJSON {
@@ -79,18 +74,6 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "location %s\n", e.Location)
 	}
 	return 0
-}
-
-func pickDeployment(plans []*plan.Plan, name string) *plan.Plan {
-	if name == "" && len(plans) > 0 {
-		return plans[0]
-	}
-	for _, p := range plans {
-		if p.Deployment == name {
-			return p
-		}
-	}
-	return nil
 }
 
 // explain answers a request as the policy would, assuming the blob is at

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"flag"
+	"fmt"
 	"io"
 	"io/fs"
 	"strings"
@@ -39,15 +40,50 @@ func (p *policyFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&p.override, "override", "", "`FILE` whose blocks replace attributes of the policy's blocks")
 }
 
+// path is the policy's file name: -policy, else the embedded default.
+func (p *policyFlags) path() string {
+	if p.policy == "" {
+		return embeddedPrefix + policy.Default
+	}
+	return p.policy
+}
+
 // plans loads the policy and its feeds and builds one plan per deployment.
 // It prints every diagnostic to stderr and returns nil plans on errors.
 func (p *policyFlags) plans(stderr io.Writer) ([]*plan.Plan, hcl.Diagnostics) {
-	path := p.policy
-	if path == "" {
-		path = embeddedPrefix + policy.Default
-	}
 	loader := config.NewLoader(reader{})
-	plans, diags := pipeline.Plans(loader, path, p.override)
+	plans, diags := pipeline.Plans(loader, p.path(), p.override)
 	diag.Write(stderr, loader.Files(), diags)
 	return plans, diags
+}
+
+// chooseDeployment returns the policy's plan of the named deployment. A
+// policy with deployments needs a name; one without takes none.
+func chooseDeployment(plans []*plan.Plan, name, path string) (*plan.Plan, error) {
+	var names []string
+	for _, p := range plans {
+		if p.Deployment == name {
+			return p, nil
+		}
+		names = append(names, p.Deployment)
+	}
+	if name == "" {
+		return nil, usageError{fmt.Sprintf("%s has deployments %s; choose one with -deployment", path, strings.Join(names, ", "))}
+	}
+	return nil, usageError{fmt.Sprintf("%s has no deployment %q", path, name)}
+}
+
+// plan loads the policy and returns one deployment's plan, or nil and the
+// exit status after printing why.
+func (p *policyFlags) plan(stderr io.Writer, deployment string) (*plan.Plan, int) {
+	plans, _ := p.plans(stderr)
+	if plans == nil {
+		return nil, 1
+	}
+	pl, err := chooseDeployment(plans, deployment, p.path())
+	if err != nil {
+		fmt.Fprintf(stderr, "regedge: %v\n", err)
+		return nil, 2
+	}
+	return pl, 0
 }

@@ -49,14 +49,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: logLevel}))
 
 	load := func() *plan.Plan {
-		plans, _ := pf.plans(stderr)
-		if plans == nil {
-			return nil
-		}
-		p := pickDeployment(plans, *deployment)
-		if p == nil {
-			fmt.Fprintf(stderr, "regedge: no deployment %q\n", *deployment)
-		}
+		p, _ := pf.plan(stderr, *deployment)
 		return p
 	}
 	p := load()

@@ -34,14 +34,9 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: regedge verify [-policy FILE] [-override FILE] [-deployment NAME] [-target NAME] -endpoint URL [-blob DIGEST] [-sample N] [-concurrency N] [-json]")
 		return 2
 	}
-	plans, _ := pf.plans(stderr)
-	if plans == nil {
-		return 1
-	}
-	p := pickDeployment(plans, *deployment)
+	p, status := pf.plan(stderr, *deployment)
 	if p == nil {
-		fmt.Fprintf(stderr, "regedge: no deployment %q\n", *deployment)
-		return 2
+		return status
 	}
 	p = p.For(*target)
 	cfg := verify.Config{Plan: p, Endpoint: *endpoint, Blob: *blob, Sample: *sample, Concurrency: *concurrency}

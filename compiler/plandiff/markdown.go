@@ -3,10 +3,11 @@ package plandiff
 import (
 	"fmt"
 	"math/big"
-	"net/netip"
 	"slices"
 	"strings"
 	"unicode"
+
+	"github.com/regedge/regedge/compiler/count"
 
 	"go4.org/netipx"
 
@@ -143,30 +144,18 @@ func title(l labelChange) string {
 func sizes(s *netipx.IPSet) (v4, v6 string) {
 	n4, n6 := new(big.Int), new(big.Int)
 	for _, r := range s.Ranges() {
-		n := new(big.Int).Sub(toInt(r.To()), toInt(r.From()))
-		n.Add(n, big.NewInt(1))
+		n := count.Addresses(r.From(), r.To())
 		if r.From().Is4() {
 			n4.Add(n4, n)
 		} else {
 			n6.Add(n6, n)
 		}
 	}
-	v6 = commas(new(big.Int).Rsh(n6, 64).String())
+	v6 = count.Commas(new(big.Int).Rsh(n6, 64))
 	if v6 == "0" && n6.Sign() > 0 {
 		v6 = "<1"
 	}
-	return commas(n4.String()), v6
-}
-
-func toInt(a netip.Addr) *big.Int {
-	return new(big.Int).SetBytes(a.AsSlice())
-}
-
-func commas(s string) string {
-	for i := len(s) - 3; i > 0; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	return s
+	return count.Commas(n4), v6
 }
 
 // prefixList lists the set's prefixes, IPv4 first, at most maxPrefixes of

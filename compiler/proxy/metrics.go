@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -29,6 +31,12 @@ type Metrics struct {
 	planInfo  *prometheus.GaugeVec
 	feedInfo  *prometheus.GaugeVec
 	reloads   *prometheus.CounterVec
+	// checker is the existence checker in use, whose cache size is
+	// exported.
+	checker atomic.Pointer[exists.Checker]
+	// The series requests and redirects have used, by requestKey and by
+	// target.
+	requestSeries, redirectSeries sync.Map
 }
 
 // NewMetrics returns a Metrics with every metric registered, plus the Go
@@ -66,7 +74,16 @@ func NewMetrics() *Metrics {
 			Help: "Policy reloads, by result (success or failure).",
 		}, []string{"result"}),
 	}
-	m.registry.MustRegister(m.requests, m.redirects, m.checks, m.checkTime, m.planInfo, m.feedInfo, m.reloads,
+	cacheEntries := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "regedge_existence_cache_entries",
+		Help: "Answers the existence cache holds; at most the policy's cache_size.",
+	}, func() float64 {
+		if c := m.checker.Load(); c != nil {
+			return float64(c.Len())
+		}
+		return 0
+	})
+	m.registry.MustRegister(m.requests, m.redirects, m.checks, m.checkTime, m.planInfo, m.feedInfo, m.reloads, cacheEntries,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -95,27 +112,62 @@ var ruleNames = map[request.Rule]string{
 	request.RuleBlob: "blob", request.RuleHealth: "health", request.RuleNotFound: "not_found",
 }
 
+// requestKey names one series of regedge_requests_total.
+type requestKey struct {
+	rule    request.Rule
+	route   string
+	outcome string
+}
+
 func (m *Metrics) observeRequest(p *plan.Plan, req request.Request, label int, res answer.Response) {
 	if m == nil {
 		return
 	}
-	outcome := strconv.Itoa(res.Status)
-	if res.Route != "" {
+	key := requestKey{rule: req.Rule, route: res.Route}
+	if res.Route == "" {
+		key.outcome = statusText(res.Status)
+	} else {
 		a := p.Action(label, req.Kind)
+		target := "upstream:" + a.Upstream
 		switch {
 		case res.Site != "":
-			outcome = "site"
-			m.redirects.WithLabelValues(res.Site).Inc()
+			key.outcome, target = "site", res.Site
 		case a.Site != "":
 			// The route wanted a site, which lacked the blob.
-			outcome = "fallback"
-			m.redirects.WithLabelValues("upstream:" + a.Upstream).Inc()
+			key.outcome = "fallback"
 		default:
-			outcome = "upstream"
-			m.redirects.WithLabelValues("upstream:" + a.Upstream).Inc()
+			key.outcome = "upstream"
 		}
+		cached(&m.redirectSeries, target, func() prometheus.Counter { return m.redirects.WithLabelValues(target) }).Inc()
 	}
-	m.requests.WithLabelValues(ruleNames[req.Rule], res.Route, outcome).Inc()
+	cached(&m.requestSeries, key, func() prometheus.Counter {
+		return m.requests.WithLabelValues(ruleNames[key.rule], key.route, key.outcome)
+	}).Inc()
+}
+
+// cached returns the counter stored under key, making it the first time:
+// looking a series up by its label values costs more than the request.
+func cached[K comparable](series *sync.Map, key K, make func() prometheus.Counter) prometheus.Counter {
+	if c, ok := series.Load(key); ok {
+		return c.(prometheus.Counter)
+	}
+	c, _ := series.LoadOrStore(key, make())
+	return c.(prometheus.Counter)
+}
+
+// statusText is the outcome label of an answer that no route decided.
+func statusText(status int) string {
+	switch status {
+	case 200:
+		return "200"
+	case 307:
+		return "307"
+	case 404:
+		return "404"
+	case 405:
+		return "405"
+	}
+	return strconv.Itoa(status)
 }
 
 func (m *Metrics) observeCheck(site string, r exists.Result, took time.Duration) {
@@ -135,10 +187,11 @@ func (m *Metrics) observeCheck(site string, r exists.Result, took time.Duration)
 	}
 }
 
-func (m *Metrics) setPlan(p *plan.Plan) {
+func (m *Metrics) setPlan(p *plan.Plan, checker *exists.Checker) {
 	if m == nil {
 		return
 	}
+	m.checker.Store(checker)
 	data, _ := json.Marshal(p)
 	sum := sha256.Sum256(data)
 	m.planInfo.Reset()

@@ -65,7 +65,7 @@ func (h *Handler) Swap(p *plan.Plan) {
 		}
 	}
 	h.state.Store(s)
-	h.metrics.setPlan(p)
+	h.metrics.setPlan(p, s.checker)
 }
 
 // Plan returns the plan in use.
@@ -118,7 +118,7 @@ func writeAnswer(w http.ResponseWriter, res answer.Response) {
 	hdr := w.Header()
 	switch res.Status {
 	case http.StatusTemporaryRedirect:
-		hdr.Set("Location", res.Location)
+		hdr["Location"] = []string{res.Location}
 		w.WriteHeader(res.Status)
 	case http.StatusOK:
 		for name, value := range res.Headers {

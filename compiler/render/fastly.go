@@ -13,7 +13,6 @@ import (
 	"github.com/regedge/regedge/compiler/config"
 	"github.com/regedge/regedge/compiler/plan"
 	"github.com/regedge/regedge/compiler/ranges"
-	"github.com/regedge/regedge/compiler/request"
 )
 
 // Fastly's limits on a VCL service that the generated VCL must respect.
@@ -49,14 +48,7 @@ type fastlyData struct {
 	Check        *fastlyCheck
 	InfoURL      string
 	PrivacyURL   string
-	UnsafeRegex  string
-	// Regexes, one per request kind, in the order the rules try them.
-	SignatureRegex string
-	ManifestRegex  string
-	TagsRegex      string
-	ReferrersRegex string
-	BlobRegex      string
-	MaxName        int
+	grammar
 }
 
 // fastlyACL holds the addresses of one label.
@@ -105,21 +97,15 @@ func Fastly(p *plan.Plan) ([]File, error) {
 		return nil, fmt.Errorf("the plan needs %d ACLs, one per label with addresses; Fastly allows at most %d ACLs per service", len(acls), FastlyMaxACLs)
 	}
 	d := fastlyData{
-		Deployment:     p.Deployment,
-		ShareKey:       fastlyShareKey,
-		ClientHeader:   p.ClientIP.Header,
-		TrustedHops:    p.ClientIP.TrustedHops,
-		DefaultLabel:   p.Labels[p.Default].Name,
-		ACLs:           acls,
-		InfoURL:        p.Registry.InfoURL,
-		PrivacyURL:     p.Registry.PrivacyURL,
-		UnsafeRegex:    request.Unsafe,
-		SignatureRegex: request.SignaturePattern,
-		ManifestRegex:  request.ManifestPattern,
-		TagsRegex:      request.TagsPattern,
-		ReferrersRegex: request.ReferrersPattern,
-		BlobRegex:      request.BlobPattern,
-		MaxName:        request.MaxName,
+		grammar:      requestGrammar,
+		Deployment:   p.Deployment,
+		ShareKey:     fastlyShareKey,
+		ClientHeader: p.ClientIP.Header,
+		TrustedHops:  p.ClientIP.TrustedHops,
+		DefaultLabel: p.Labels[p.Default].Name,
+		ACLs:         acls,
+		InfoURL:      p.Registry.InfoURL,
+		PrivacyURL:   p.Registry.PrivacyURL,
 	}
 	for _, a := range acls {
 		d.Prefixes += len(a.Prefixes)

@@ -11,7 +11,6 @@ import (
 
 	"github.com/regedge/regedge/compiler/config"
 	"github.com/regedge/regedge/compiler/plan"
-	"github.com/regedge/regedge/compiler/request"
 )
 
 // haproxyV4Octet and haproxyV4 accept a dotted quad exactly as Go's
@@ -69,13 +68,7 @@ type haproxyData struct {
 	TrustedCertificate string
 	InfoURL            string
 	PrivacyURL         string
-	UnsafeRegex        string
-	SignatureRegex     string
-	ManifestRegex      string
-	TagsRegex          string
-	ReferrersRegex     string
-	BlobRegex          string
-	MaxName            int
+	grammar
 }
 
 // haproxyBind is one listen address; IPv6 ones take only IPv6, as nginx's
@@ -103,6 +96,7 @@ type haproxyLua struct {
 // plan checks blobs, the Lua action that checks them.
 func HAProxy(p *plan.Plan) ([]File, error) {
 	d := haproxyData{
+		grammar:            haproxyGrammar(),
 		Deployment:         p.Deployment,
 		ClientHeader:       p.ClientIP.Header,
 		TrustedHops:        p.ClientIP.TrustedHops,
@@ -113,13 +107,6 @@ func HAProxy(p *plan.Plan) ([]File, error) {
 		PrivacyURL:         p.Registry.PrivacyURL,
 		// The quoting helper refuses "%", which starts a log-format
 		// variable; PCRE reads \x25 as the same character.
-		UnsafeRegex:    strings.ReplaceAll(request.Unsafe, "%", `\x25`),
-		SignatureRegex: request.SignaturePattern,
-		ManifestRegex:  request.ManifestPattern,
-		TagsRegex:      request.TagsPattern,
-		ReferrersRegex: request.ReferrersPattern,
-		BlobRegex:      request.BlobPattern,
-		MaxName:        request.MaxName,
 	}
 	for _, l := range p.Labels {
 		if !haproxyLabel.MatchString(l.Name) {
@@ -279,4 +266,12 @@ func quoteHAProxy(s string) (string, error) {
 		}
 	}
 	return "'" + s + "'", nil
+}
+
+// haproxyGrammar is the request grammar with "%" written as \x25, which
+// PCRE reads as the same character: HAProxy would expand a bare "%".
+func haproxyGrammar() grammar {
+	g := requestGrammar
+	g.UnsafeRegex = strings.ReplaceAll(g.UnsafeRegex, "%", `\x25`)
+	return g
 }

@@ -33,13 +33,8 @@ type nginxData struct {
 	TrustedCertificate string
 	InfoURL            string
 	PrivacyURL         string
-	SignatureRegex     string
-	ManifestRegex      string
-	TagsRegex          string
-	ReferrersRegex     string
-	BlobRegex          string
-	MaxName            int
 	LongNameRegex      string
+	grammar
 }
 
 // nginxMap maps a label to a value; Entries lists only labels whose value
@@ -69,6 +64,7 @@ type geoEntry struct {
 // Nginx renders nginx.conf and its geo table.
 func Nginx(p *plan.Plan) ([]File, error) {
 	d := nginxData{
+		grammar:            requestGrammar,
 		Deployment:         p.Deployment,
 		WorkerProcesses:    p.Nginx.WorkerProcesses,
 		Listen:             p.Nginx.Listen,
@@ -80,12 +76,6 @@ func Nginx(p *plan.Plan) ([]File, error) {
 		TrustedCertificate: trustedCertificate,
 		InfoURL:            p.Registry.InfoURL,
 		PrivacyURL:         p.Registry.PrivacyURL,
-		SignatureRegex:     request.SignaturePattern,
-		ManifestRegex:      request.ManifestPattern,
-		TagsRegex:          request.TagsPattern,
-		ReferrersRegex:     request.ReferrersPattern,
-		BlobRegex:          request.BlobPattern,
-		MaxName:            request.MaxName,
 		LongNameRegex:      fmt.Sprintf("~^.{%d}", request.MaxName+1),
 	}
 	if h := p.ClientIP.Header; h != "" {

@@ -11,6 +11,7 @@ import (
 	"text/template"
 
 	"github.com/regedge/regedge/compiler/plan"
+	"github.com/regedge/regedge/compiler/request"
 	"github.com/regedge/regedge/templates"
 )
 
@@ -50,6 +51,29 @@ func All(p *plan.Plan) ([]File, error) {
 		files = append(files, out...)
 	}
 	return files, nil
+}
+
+// grammar is the request grammar of docs/request-handling.md, which every
+// target's template matches requests with.
+type grammar struct {
+	UnsafeRegex    string
+	SignatureRegex string
+	ManifestRegex  string
+	TagsRegex      string
+	ReferrersRegex string
+	BlobRegex      string
+	MaxName        int
+}
+
+// requestGrammar is package request's grammar, the one every target uses.
+var requestGrammar = grammar{
+	UnsafeRegex:    request.Unsafe,
+	SignatureRegex: request.SignaturePattern,
+	ManifestRegex:  request.ManifestPattern,
+	TagsRegex:      request.TagsPattern,
+	ReferrersRegex: request.ReferrersPattern,
+	BlobRegex:      request.BlobPattern,
+	MaxName:        request.MaxName,
 }
 
 var funcs = template.FuncMap{

@@ -45,18 +45,12 @@ type varnishData struct {
 	Sites        []varnishSite
 	Backends     []varnishBackend
 	// TLSSidecars is true when some backend is an https mirror's sidecar.
-	TLSSidecars    bool
-	Check          *varnishCheck
-	InfoURL        string
-	PrivacyURL     string
-	UnsafeRegex    string
-	SignatureRegex string
-	ManifestRegex  string
-	TagsRegex      string
-	ReferrersRegex string
-	BlobRegex      string
-	MaxName        int
-	LongNameRegex  string
+	TLSSidecars   bool
+	Check         *varnishCheck
+	InfoURL       string
+	PrivacyURL    string
+	LongNameRegex string
+	grammar
 }
 
 // varnishACL is one label's addresses, as non-overlapping prefixes.
@@ -101,21 +95,15 @@ type varnishCheck struct {
 // Varnish renders regedge.vcl for Varnish 7.1.
 func Varnish(p *plan.Plan) ([]File, error) {
 	d := varnishData{
-		Deployment:     p.Deployment,
-		ClientHeader:   p.ClientIP.Header,
-		TrustedHops:    p.ClientIP.TrustedHops,
-		AddrRegex:      varnishAddr,
-		DefaultLabel:   p.Labels[p.Default].Name,
-		InfoURL:        p.Registry.InfoURL,
-		PrivacyURL:     p.Registry.PrivacyURL,
-		UnsafeRegex:    request.Unsafe,
-		SignatureRegex: request.SignaturePattern,
-		ManifestRegex:  request.ManifestPattern,
-		TagsRegex:      request.TagsPattern,
-		ReferrersRegex: request.ReferrersPattern,
-		BlobRegex:      request.BlobPattern,
-		MaxName:        request.MaxName,
-		LongNameRegex:  fmt.Sprintf("^.{%d}", request.MaxName+1),
+		grammar:       requestGrammar,
+		Deployment:    p.Deployment,
+		ClientHeader:  p.ClientIP.Header,
+		TrustedHops:   p.ClientIP.TrustedHops,
+		AddrRegex:     varnishAddr,
+		DefaultLabel:  p.Labels[p.Default].Name,
+		InfoURL:       p.Registry.InfoURL,
+		PrivacyURL:    p.Registry.PrivacyURL,
+		LongNameRegex: fmt.Sprintf("^.{%d}", request.MaxName+1),
 	}
 	if h := p.ClientIP.Header; h != "" {
 		if !varnishIdent.MatchString(h) {

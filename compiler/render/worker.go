@@ -12,7 +12,6 @@ import (
 	"github.com/regedge/regedge/compiler/config"
 	"github.com/regedge/regedge/compiler/plan"
 	"github.com/regedge/regedge/compiler/ranges"
-	"github.com/regedge/regedge/compiler/request"
 )
 
 // Settings of the Worker that no policy sets.
@@ -46,18 +45,12 @@ type workerData struct {
 	APIVersion        string
 	ClientHeader      string
 	TrustedHops       int
-	UnsafeRegex       string
-	SignatureRegex    string
-	ManifestRegex     string
-	TagsRegex         string
-	ReferrersRegex    string
-	BlobRegex         string
-	MaxName           int
 	Default           int
 	LabelWidth        int
 	V4, V6            workerTable
 	Labels            []workerLabel
 	Check             *workerCheck
+	grammar
 }
 
 // workerTable is one address family's boundaries and their labels, each
@@ -95,6 +88,7 @@ func Worker(p *plan.Plan) ([]File, error) {
 		return nil, errWorkerPeer
 	}
 	d := workerData{
+		grammar:           requestGrammar,
 		Deployment:        p.Deployment,
 		Name:              "regedge",
 		CompatibilityDate: workerCompatibilityDate,
@@ -106,13 +100,6 @@ func Worker(p *plan.Plan) ([]File, error) {
 		APIVersion:        answer.APIVersion,
 		ClientHeader:      p.ClientIP.Header,
 		TrustedHops:       p.ClientIP.TrustedHops,
-		UnsafeRegex:       request.Unsafe,
-		SignatureRegex:    request.SignaturePattern,
-		ManifestRegex:     request.ManifestPattern,
-		TagsRegex:         request.TagsPattern,
-		ReferrersRegex:    request.ReferrersPattern,
-		BlobRegex:         request.BlobPattern,
-		MaxName:           request.MaxName,
 		Default:           p.Default,
 		LabelWidth:        1,
 	}

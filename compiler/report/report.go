@@ -6,9 +6,10 @@ package report
 import (
 	"fmt"
 	"math/big"
-	"net/netip"
 	"slices"
 	"strings"
+
+	"github.com/regedge/regedge/compiler/count"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -50,7 +51,7 @@ func writeSites(b *strings.Builder, p *plan.Plan) {
 			dest = "site " + blob.Site + ", else upstream " + blob.Upstream
 		}
 		classes := strings.Join(l.Classes, ", ")
-		v4, v6 := count(p.V4, i, 0), count(p.V6, i, 64)
+		v4, v6 := addressCount(p.V4, i, 0), addressCount(p.V6, i, 64)
 		if i == p.Default {
 			// The tables leave out the default label's addresses.
 			classes += ", and every address no feed lists"
@@ -60,30 +61,17 @@ func writeSites(b *strings.Builder, p *plan.Plan) {
 	}
 }
 
-// count returns how many addresses the intervals with a label hold, in
+// addressCount returns how many addresses the intervals with a label hold, in
 // blocks of 2^shift addresses.
-func count(table []ranges.Interval, label int, shift uint) string {
+func addressCount(table []ranges.Interval, label int, shift uint) string {
 	total := new(big.Int)
 	for _, iv := range table {
 		if iv.Label != label {
 			continue
 		}
-		n := new(big.Int).Sub(toInt(iv.Last), toInt(iv.First))
-		n.Add(n, big.NewInt(1))
-		total.Add(total, n)
+		total.Add(total, count.Addresses(iv.First, iv.Last))
 	}
-	return commas(total.Rsh(total, shift).String())
-}
-
-func toInt(a netip.Addr) *big.Int {
-	return new(big.Int).SetBytes(a.AsSlice())
-}
-
-func commas(s string) string {
-	for i := len(s) - 3; i > 0; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	return s
+	return count.Commas(total.Rsh(total, shift))
 }
 
 // writeArtifacts lists each generated file of the plan's folder with its
@@ -96,9 +84,9 @@ func writeArtifacts(b *strings.Builder, p *plan.Plan, files []render.File) {
 		}
 		entries := "-"
 		if f.Entries > 0 {
-			entries = commas(fmt.Sprint(f.Entries))
+			entries = count.Commas(big.NewInt(int64(f.Entries)))
 		}
-		fmt.Fprintf(b, "| `%s` | %s | %s |\n", f.Path, commas(fmt.Sprint(len(f.Data))), entries)
+		fmt.Fprintf(b, "| `%s` | %s | %s |\n", f.Path, count.Commas(big.NewInt(int64(len(f.Data)))), entries)
 	}
 }
 

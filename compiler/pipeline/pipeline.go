@@ -4,6 +4,9 @@
 package pipeline
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/regedge/regedge/compiler/config"
@@ -58,5 +61,21 @@ func Plans(loader *config.Loader, policyPath, overridePath string) ([]*plan.Plan
 	if diags.HasErrors() {
 		return nil, diags
 	}
+	sum := policyHash(loader, policyPath, overridePath)
+	for _, p := range plans {
+		p.PolicySHA256 = sum
+	}
 	return plans, diags
+}
+
+// policyHash is the SHA-256 of the policy file and the override, as read.
+func policyHash(loader *config.Loader, paths ...string) string {
+	h := sha256.New()
+	for _, path := range paths {
+		if f := loader.Files()[path]; f != nil {
+			h.Write(f.Bytes)
+		}
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }

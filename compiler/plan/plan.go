@@ -33,6 +33,10 @@ type Plan struct {
 
 	// Trace explains a decision; targets never read it.
 	Trace *Trace `json:"-"`
+	// PolicySHA256 identifies the policy text (with its override) the plan
+	// was built from, for the proxy's metrics. It stays out of plan.json,
+	// which depends only on what the policy means.
+	PolicySHA256 string `json:"-"`
 }
 
 // Registry holds the pages the registry serves itself.

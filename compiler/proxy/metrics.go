@@ -63,8 +63,8 @@ func NewMetrics() *Metrics {
 		}, []string{"site"}),
 		planInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "regedge_plan_info",
-			Help: "The plan in use: 1 for its deployment and the SHA-256 of its JSON.",
-		}, []string{"deployment", "plan_sha256"}),
+			Help: "The plan in use: 1 for its deployment, the SHA-256 of its JSON and that of the policy text it came from.",
+		}, []string{"deployment", "plan_sha256", "policy_sha256"}),
 		feedInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "regedge_feed_info",
 			Help: "The feeds of the plan in use: 1 per feed with its syncToken and creation time.",
@@ -195,7 +195,7 @@ func (m *Metrics) setPlan(p *plan.Plan, checker *exists.Checker) {
 	data, _ := json.Marshal(p)
 	sum := sha256.Sum256(data)
 	m.planInfo.Reset()
-	m.planInfo.WithLabelValues(p.Deployment, hex.EncodeToString(sum[:])).Set(1)
+	m.planInfo.WithLabelValues(p.Deployment, hex.EncodeToString(sum[:]), p.PolicySHA256).Set(1)
 	m.feedInfo.Reset()
 	for _, f := range p.Feeds {
 		m.feedInfo.WithLabelValues(f.Name, f.SyncToken, f.Created).Set(1)

@@ -62,7 +62,7 @@ func TestMetrics(t *testing.T) {
 	text := scrape(t, metrics)
 	checkSeries(t, text, "regedge_requests_total")
 	checkSeries(t, text, "regedge_reloads_total")
-	checkSeries(t, text, "regedge_plan_info", `regedge_plan_info{deployment="test",plan_sha256="`+planSHA(t, p)+`"} 1`)
+	checkSeries(t, text, "regedge_plan_info", `regedge_plan_info{deployment="test",plan_sha256="`+planSHA(t, p)+`",policy_sha256=""} 1`)
 	checkSeries(t, text, "regedge_feed_info",
 		`regedge_feed_info{created="2023-11-14-22-13-20",feed="aws",sync_token="1700000000"} 1`,
 		`regedge_feed_info{created="2023-11-14T22:13:21",feed="gcp",sync_token="1700000001"} 1`)
@@ -125,7 +125,7 @@ func TestMetrics(t *testing.T) {
 	q.Feeds[0].SyncToken = "1800000000"
 	h.Swap(q)
 	text = scrape(t, metrics)
-	checkSeries(t, text, "regedge_plan_info", `regedge_plan_info{deployment="next",plan_sha256="`+planSHA(t, q)+`"} 1`)
+	checkSeries(t, text, "regedge_plan_info", `regedge_plan_info{deployment="next",plan_sha256="`+planSHA(t, q)+`",policy_sha256=""} 1`)
 	checkSeries(t, text, "regedge_feed_info", `regedge_feed_info{created="2023-11-14-22-13-20",feed="aws",sync_token="1800000000"} 1`)
 	if got := series(text, "regedge_redirects_total"); len(got) != 3 {
 		t.Errorf("redirects after Swap: %q, want the 3 series kept", got)

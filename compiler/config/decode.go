@@ -260,8 +260,14 @@ func (d *decoder) clientIP(b *hcl.Block) {
 	if !d.decodeBody(b.Body, d.ctx, &cb) {
 		return
 	}
-	if cb.Header != "" && !headerPattern.MatchString(cb.Header) {
+	switch {
+	case cb.Header != "" && !headerPattern.MatchString(cb.Header):
 		d.errorf(cb.HeaderRange, "Invalid header name", "A header name is letters, digits and hyphens, such as \"X-Forwarded-For\".")
+	case cb.Header != "" && !strings.EqualFold(cb.Header, "X-Forwarded-For"):
+		// nginx 1.22 joins repeated lines of X-Forwarded-For alone: with
+		// any other header it would read the first line, which a client
+		// can send before the line a trusted proxy adds.
+		d.errorf(cb.HeaderRange, "Unsupported client header", "nginx 1.22 reads every line of a repeated header only for X-Forwarded-For; use it, or leave header out to take the TCP peer.")
 	}
 	if cb.TrustedHops < 0 || cb.TrustedHops > 16 {
 		d.errorf(cb.HopsRange, "Invalid trusted_hops", "trusted_hops counts proxies in front of the registry; give a number from 0 to 16.")

@@ -156,7 +156,8 @@ func clientAddr(rule plan.ClientIP, r *http.Request) netip.Addr {
 	if !ok {
 		return netip.Addr{}
 	}
-	entry = strings.TrimSpace(entry)
+	// Only the blanks every target trims, not Unicode spaces.
+	entry = strings.Trim(entry, " \t")
 	if strings.ContainsAny(entry, " \t%") {
 		return netip.Addr{}
 	}

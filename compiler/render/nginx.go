@@ -80,7 +80,8 @@ func Nginx(p *plan.Plan) ([]File, error) {
 	}
 	if h := p.ClientIP.Header; h != "" {
 		d.ClientHeaderVar = "$http_" + strings.ReplaceAll(strings.ToLower(h), "-", "_")
-		d.ClientRegex = fmt.Sprintf(`~(?:^|,)\s*(?<regedge_xff>[^,\s]+)\s*(?:,[^,]*){%d}$`, p.ClientIP.TrustedHops)
+		// Blanks are written \x20 and \x09: nginx reads \t itself.
+		d.ClientRegex = fmt.Sprintf(`~(?:^|,)[\x20\x09]*(?<regedge_xff>%s)[\x20\x09]*(?:,[^,]*){%d}$`, request.Address, p.ClientIP.TrustedHops)
 	}
 	if c := p.Check; c != nil {
 		d.TimeoutMs = c.Timeout.Milliseconds()

@@ -8,6 +8,7 @@ import (
 	"github.com/regedge/regedge/compiler/config"
 	"github.com/regedge/regedge/compiler/plan"
 	"github.com/regedge/regedge/compiler/ranges"
+	"github.com/regedge/regedge/compiler/request"
 )
 
 func TestQuote(t *testing.T) {
@@ -86,7 +87,7 @@ func TestNginxMapsAndClientAddress(t *testing.T) {
 	}
 	conf := string(files[0].Data)
 	for _, want := range []string{
-		"map $http_x_forwarded_for $regedge_client {\n        \"~(?:^|,)\\s*(?<regedge_xff>[^,\\s]+)\\s*(?:,[^,]*){2}$\" $regedge_xff;",
+		"map $http_x_forwarded_for $regedge_client {\n        \"~(?:^|,)[\\x20\\x09]*(?<regedge_xff>" + request.Address + ")[\\x20\\x09]*(?:,[^,]*){2}$\" $regedge_xff;",
 		"default upstream-main;\n        include geo.conf;",
 		"map $regedge_label $regedge_blob_mirror {\n        default \"\";\n        east \"https://east.example.com/m/b/\";\n    }",
 		"map $regedge_label $regedge_blob_mirror_suffix {\n        default \"\";\n        east \"/data\";\n    }",

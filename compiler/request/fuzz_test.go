@@ -57,6 +57,7 @@ func parseByPatterns(method, target string) Request {
 	if method != "GET" && method != "HEAD" {
 		return Request{Rule: RuleMethod}
 	}
+	target, _, _ = strings.Cut(target, "#")
 	if unsafePattern.MatchString(target) {
 		return Request{Rule: RuleUnsafePath}
 	}

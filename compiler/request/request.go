@@ -21,6 +21,12 @@ const (
 	Digest = `sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128}`
 	// Signature is a cosign signature or attestation tag.
 	Signature = `sha256-[a-f0-9]{64}\.(?:sig|att)`
+	// Address matches the client addresses the targets accept: a dotted
+	// quad without leading zeros, or IPv6 (an embedded IPv4 part likewise)
+	// without a zone. What it lets through is checked by each target's
+	// address parser.
+	Address = `(?:` + octet + `(?:\.` + octet + `){3}|[0-9A-Fa-f:]*:(?:` + octet + `(?:\.` + octet + `){3}|[0-9A-Fa-f:]*))`
+	octet   = `(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])`
 	// MaxName is the longest repository name accepted, as most clients
 	// limit names to 255 characters.
 	MaxName = 255
@@ -80,6 +86,8 @@ func Parse(method, target string) Request {
 	if method != "GET" && method != "HEAD" {
 		return Request{Rule: RuleMethod}
 	}
+	// A fragment is not part of the target: nginx and workerd drop it.
+	target, _, _ = strings.Cut(target, "#")
 	path, query, _ := strings.Cut(target, "?")
 	if unsafePath(path) {
 		return Request{Rule: RuleUnsafePath}

@@ -64,6 +64,8 @@ func TestParse(t *testing.T) {
 		{"privacy", "GET", "/privacy", Request{Rule: RulePrivacy}},
 		{"privacy with slash", "GET", "/privacy/", Request{Rule: RuleNotFound}},
 		{"health", "GET", "/healthz", Request{Rule: RuleHealth}},
+		{"fragment dropped", "GET", "/v2/pause/manifests/latest#x", Request{Rule: RuleManifest, Kind: config.KindManifest, Repo: "pause", Ref: "latest"}},
+		{"fragment after query dropped", "GET", "/v2/pause/tags/list?n=1#/../x", Request{Rule: RuleTags, Kind: config.KindTags, Repo: "pause", Query: "n=1"}},
 		{"health with slash", "GET", "/healthz/", Request{Rule: RuleNotFound}},
 		{"v2", "GET", "/v2", Request{Rule: RuleVersion}},
 		{"v2 slash", "GET", "/v2/", Request{Rule: RuleVersion}},

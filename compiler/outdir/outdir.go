@@ -49,5 +49,7 @@ func Replace(dir string, files []render.File) (err error) {
 		os.Rename(old, dir)
 		return fmt.Errorf("moving the new output into place: %w", err)
 	}
-	return os.RemoveAll(old)
+	// The new output is in place: a leftover old copy is not a failure.
+	os.RemoveAll(old)
+	return nil
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/regedge/regedge/compiler/config"
 	"github.com/regedge/regedge/compiler/plan"
+	"github.com/regedge/regedge/compiler/plan/plantest"
 	"github.com/regedge/regedge/compiler/request"
 )
 
@@ -25,20 +26,6 @@ const (
 	labelPlain    = 2 // blobs to site "plain", whose URL has a path
 )
 
-// actions returns one action per config.Kinds, all to upstream, with the
-// blob action going to site (if any) and falling back to upstream.
-func actions(route, upstream, site string) []plan.Action {
-	var as []plan.Action
-	for _, k := range config.Kinds {
-		a := plan.Action{Kind: k, Route: route + "-" + string(k), Upstream: upstream}
-		if k == config.KindBlob {
-			a.Site = site
-		}
-		as = append(as, a)
-	}
-	return as
-}
-
 func testPlan(check bool) *plan.Plan {
 	p := &plan.Plan{
 		Registry: plan.Registry{InfoURL: "https://example.com/info", PrivacyURL: "https://example.com/privacy"},
@@ -51,9 +38,9 @@ func testPlan(check bool) *plan.Plan {
 			{Name: "plain", URL: "https://plain.example/base", BlobPath: "/blobs/{digest}/data"},
 		},
 		Labels: []plan.Label{
-			{Name: "east", Actions: actions("r", "main", "east")},
-			{Name: "upstream-other", Actions: actions("u", "other", "")},
-			{Name: "plain", Actions: actions("p", "main", "plain")},
+			{Name: "east", Actions: plantest.Actions("r", "main", "east")},
+			{Name: "upstream-other", Actions: plantest.Actions("u", "other", "")},
+			{Name: "plain", Actions: plantest.Actions("p", "main", "plain")},
 		},
 	}
 	if check {

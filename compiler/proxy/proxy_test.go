@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/regedge/regedge/compiler/config"
 	"github.com/regedge/regedge/compiler/plan"
+	"github.com/regedge/regedge/compiler/plan/plantest"
 	"github.com/regedge/regedge/compiler/ranges"
 )
 
@@ -45,20 +45,6 @@ const (
 	clientEast6   = "2001:db8::5"
 )
 
-// actions returns one action per config.Kinds, all to upstream, with the
-// blob action going to site (if any).
-func actions(route, upstream, site string) []plan.Action {
-	var as []plan.Action
-	for _, k := range config.Kinds {
-		a := plan.Action{Kind: k, Route: route + "-" + string(k), Upstream: upstream}
-		if k == config.KindBlob {
-			a.Site = site
-		}
-		as = append(as, a)
-	}
-	return as
-}
-
 // testPlan is a small plan whose site "east" is the mirror at mirrorURL and
 // whose client is the second-to-last X-Forwarded-For entry.
 func testPlan(mirrorURL string) *plan.Plan {
@@ -78,9 +64,9 @@ func testPlan(mirrorURL string) *plan.Plan {
 			CacheSize:   100,
 		},
 		Labels: []plan.Label{
-			{Name: "default", Actions: actions("default", "main", "")},
-			{Name: "east", Classes: []string{"aws:us-east-1"}, Actions: actions("east", "main", "east")},
-			{Name: "other", Classes: []string{"gcp:us-central1"}, Actions: actions("other", "other", "")},
+			{Name: "default", Actions: plantest.Actions("default", "main", "")},
+			{Name: "east", Classes: []string{"aws:us-east-1"}, Actions: plantest.Actions("east", "main", "east")},
+			{Name: "other", Classes: []string{"gcp:us-central1"}, Actions: plantest.Actions("other", "other", "")},
 		},
 		Default: labelDefault,
 		V4: []ranges.Interval{
@@ -501,7 +487,7 @@ func TestSwapUsesNewPlan(t *testing.T) {
 		t.Fatalf("before Swap: Location %q", got)
 	}
 	p := testPlan(m.URL)
-	p.Labels[labelEast].Actions = actions("east", "other", "east")
+	p.Labels[labelEast].Actions = plantest.Actions("east", "other", "east")
 	p.Registry.InfoURL = "https://example.com/new-info"
 	h.Swap(p)
 	if h.Plan() != p {
@@ -565,7 +551,7 @@ func TestConcurrentServeAndSwap(t *testing.T) {
 	metrics := NewMetrics()
 	a := testPlan(m.URL)
 	b := testPlan(m.URL)
-	b.Labels[labelEast].Actions = actions("east", "other", "east")
+	b.Labels[labelEast].Actions = plantest.Actions("east", "other", "east")
 	b.Check.NegativeTTL = plan.Duration(2 * time.Minute)
 	// Every Swap between a and b replaces the cache, so the mirror is asked
 	// often; a generous timeout keeps a loaded (-race) machine from
@@ -640,7 +626,7 @@ func TestSwapMidRequest(t *testing.T) {
 	<-arrived
 	q := testPlan(s.URL)
 	q.Check = p.Check
-	q.Labels[labelEast].Actions = actions("east", "other", "east")
+	q.Labels[labelEast].Actions = plantest.Actions("east", "other", "east")
 	h.Swap(q)
 	close(release)
 	w := <-done

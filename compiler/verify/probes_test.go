@@ -15,6 +15,7 @@ import (
 	"github.com/regedge/regedge/compiler/config"
 	"github.com/regedge/regedge/compiler/pipeline"
 	"github.com/regedge/regedge/compiler/plan"
+	"github.com/regedge/regedge/compiler/plan/plantest"
 	"github.com/regedge/regedge/compiler/ranges"
 	"github.com/regedge/regedge/compiler/request"
 )
@@ -31,18 +32,6 @@ const (
 	labelEast    = 1
 	labelOther   = 2
 )
-
-func actions(route, upstream, site string) []plan.Action {
-	var as []plan.Action
-	for _, k := range config.Kinds {
-		a := plan.Action{Kind: k, Route: route + "-" + string(k), Upstream: upstream}
-		if k == config.KindBlob {
-			a.Site = site
-		}
-		as = append(as, a)
-	}
-	return as
-}
 
 // tinyPlan has two adjacent IPv4 intervals and one IPv6 interval; blobs of
 // label "east" go to the site at mirrorURL, checked.
@@ -62,9 +51,9 @@ func tinyPlan(mirrorURL string) *plan.Plan {
 			CacheSize:   100,
 		},
 		Labels: []plan.Label{
-			{Name: "default", Actions: actions("default", "main", "")},
-			{Name: "east", Actions: actions("east", "main", "east")},
-			{Name: "other", Actions: actions("other", "other", "")},
+			{Name: "default", Actions: plantest.Actions("default", "main", "")},
+			{Name: "east", Actions: plantest.Actions("east", "main", "east")},
+			{Name: "other", Actions: plantest.Actions("other", "other", "")},
 		},
 		Default: labelDefault,
 		V4: []ranges.Interval{

@@ -6879,7 +6879,9 @@ sub vcl_recv {
     if (req.method != "GET" && req.method != "HEAD") {
         return (synth(405));
     }
-    # Rule 2: req.url is the raw target, as the client sent it.
+    # Rule 2: req.url is the raw target, as the client sent it, less any
+    # #fragment, which is no part of it.
+    set req.url = regsub(req.url, "#.*$", "");
     if (req.url ~ "^[^?]*(?:%|//|/\.\.?(?:[/?]|$))") {
         return (synth(404));
     }

@@ -40,7 +40,7 @@ func runFeedsUpdate(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&pf.policy, "policy", "", "policy `FILE` on disk, whose feed snapshots are replaced")
 	fs.StringVar(&pf.override, "override", "", "`FILE` whose blocks replace attributes of the policy's blocks")
 	timeout := fs.Duration("timeout", feedupdate.DefaultTimeout, "the longest one fetch may take, body included")
-	maxShrink := fs.Float64("max-shrink", feedupdate.DefaultMaxShrink, "the largest `FRACTION` of its prefixes any feed may lose")
+	maxShrink := fs.Float64("max-shrink", config.DefaultMaxShrink, "the largest `FRACTION` of its prefixes any feed may lose")
 	if fs.Parse(args) != nil || fs.NArg() != 0 {
 		fmt.Fprintln(stderr, feedsUsage)
 		return 2

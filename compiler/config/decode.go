@@ -294,7 +294,7 @@ func (d *decoder) feed(name string, b *hcl.Block) {
 	if !namePattern.MatchString(cloud) || cloud == unknownCloud {
 		d.errorf(fb.CloudRange, "Invalid cloud name", "A cloud name is lower-case letters, digits and hyphens, and not %q.", unknownCloud)
 	}
-	maxShrink := 0.05
+	maxShrink := DefaultMaxShrink
 	if fb.MaxShrink != nil {
 		maxShrink = *fb.MaxShrink
 		if maxShrink < 0 || maxShrink > 1 {
@@ -448,7 +448,7 @@ func (d *decoder) route(name string, b *hcl.Block) {
 }
 
 func (d *decoder) nginx(b *hcl.Block) {
-	n := Nginx{Listen: []string{"80", "[::]:80"}, WorkerProcesses: "auto"}
+	n := Nginx{Listen: defaultListen, WorkerProcesses: "auto"}
 	if b != nil {
 		var nb nginxBlock
 		if d.decodeBody(b.Body, d.ctx, &nb) {
@@ -482,7 +482,7 @@ func (d *decoder) nginx(b *hcl.Block) {
 // while Varnish and HAProxy sit behind the policy's proxies.
 var edgeDefaults = map[string]Edge{
 	"fastly":  {Check: true, ClientIP: "peer"},
-	"haproxy": {Check: true, ClientIP: "policy", Listen: []string{"80", "[::]:80"}},
+	"haproxy": {Check: true, ClientIP: "policy", Listen: defaultListen},
 	"varnish": {Check: true, ClientIP: "policy"},
 	"worker":  {Check: true, ClientIP: "CF-Connecting-IP"},
 }

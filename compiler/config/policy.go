@@ -52,6 +52,12 @@ type Feed struct {
 	DefRange  hcl.Range
 }
 
+// DefaultMaxShrink is a feed's max_shrink when the policy gives none.
+const DefaultMaxShrink = 0.05
+
+// defaultListen is where nginx and HAProxy listen unless told otherwise.
+var defaultListen = []string{"80", "[::]:80"}
+
 // Upstream is a registry that holds every manifest and blob.
 type Upstream struct {
 	Name     string

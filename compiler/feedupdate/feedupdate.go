@@ -22,10 +22,6 @@ import (
 // DefaultTimeout bounds one fetch, headers and body together.
 const DefaultTimeout = 30 * time.Second
 
-// DefaultMaxShrink is the largest fraction of its prefixes a feed may lose
-// in one update.
-const DefaultMaxShrink = 0.05
-
 // Feed is one snapshot to refresh.
 type Feed struct {
 	Name   string // how results name the feed

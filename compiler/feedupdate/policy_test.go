@@ -107,7 +107,7 @@ deployment "eu" {
 			}
 			for _, f := range fs {
 				got.WriteString(strings.Join([]string{f.Name, f.Format, f.File, f.URL}, " ") + "\n")
-				if f.MaxShrink != DefaultMaxShrink {
+				if f.MaxShrink != config.DefaultMaxShrink {
 					t.Errorf("%s: max shrink %g, want the default", f.Name, f.MaxShrink)
 				}
 			}

@@ -18,16 +18,18 @@ import (
 	"github.com/regedge/regedge/compiler/proxy"
 )
 
-// Server limits. Writes may wait for an existence check, which the policy
-// bounds by its own timeout.
+// The registry server's limits are proxy.NewServer's.
 const (
-	readHeaderTimeout = 5 * time.Second
-	readTimeout       = 10 * time.Second
-	writeTimeout      = time.Minute
-	idleTimeout       = 2 * time.Minute
-	maxHeaderBytes    = 32 << 10
-	shutdownTimeout   = 30 * time.Second
+	metricsReadTimeout = 5 * time.Second
+	shutdownTimeout    = 30 * time.Second
 )
+
+// server is one of serve's listeners: the registry's or the metrics'.
+type server struct {
+	name, addr string
+	serve      func(net.Listener) error
+	shutdown   func(context.Context) error
+}
 
 func runServe(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
@@ -59,33 +61,21 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	metrics := proxy.NewMetrics()
 	h := proxy.New(p, proxy.WithLogger(log), proxy.WithMetrics(metrics))
 
-	srv := &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: readHeaderTimeout,
-		ReadTimeout:       readTimeout,
-		WriteTimeout:      writeTimeout,
-		IdleTimeout:       idleTimeout,
-		MaxHeaderBytes:    maxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
-	servers := []*http.Server{srv}
+	registry := proxy.NewServer(h)
+	servers := []server{{name: "registry", addr: *listen, serve: registry.Serve, shutdown: registry.ShutdownWithContext}}
 	if *metricsAddr != "" {
-		servers = append(servers, &http.Server{
-			Addr:              *metricsAddr,
-			Handler:           metrics.Handler(),
-			ReadHeaderTimeout: readHeaderTimeout,
-		})
+		m := &http.Server{Handler: metrics.Handler(), ReadHeaderTimeout: metricsReadTimeout}
+		servers = append(servers, server{name: "metrics", addr: *metricsAddr, serve: m.Serve, shutdown: m.Shutdown})
 	}
-	srv.Addr = *listen
 	errc := make(chan error, len(servers))
 	for _, s := range servers {
-		ln, err := net.Listen("tcp", s.Addr)
+		ln, err := net.Listen("tcp", s.addr)
 		if err != nil {
 			fmt.Fprintf(stderr, "regedge: %v\n", err)
 			return 1
 		}
-		log.Info("listening", "addr", ln.Addr().String(), "metrics", s != srv)
-		go func() { errc <- s.Serve(ln) }()
+		log.Info("listening", "addr", ln.Addr().String(), "metrics", s.name == "metrics")
+		go func() { errc <- s.serve(ln) }()
 	}
 
 	signals := make(chan os.Signal, 1)
@@ -121,13 +111,13 @@ func reload(h *proxy.Handler, load func() *plan.Plan, metrics *proxy.Metrics, lo
 }
 
 // shutdown stops accepting connections and waits for requests in flight.
-func shutdown(servers []*http.Server, log *slog.Logger) int {
+func shutdown(servers []server, log *slog.Logger) int {
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	status := 0
 	for _, s := range servers {
-		if err := s.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("shutdown", "err", err)
+		if err := s.shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("shutdown", "server", s.name, "err", err)
 			status = 1
 		}
 	}

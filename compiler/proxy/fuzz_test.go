@@ -28,7 +28,7 @@ func FuzzClientAddr(f *testing.F) {
 	f.Fuzz(func(t *testing.T, value string, hops uint8) {
 		hops %= 4
 		r := &http.Request{Header: http.Header{"X-Forwarded-For": {value}}}
-		got := clientAddr(plan.ClientIP{Header: "X-Forwarded-For", TrustedHops: int(hops)}, r)
+		got := clientAddr(plan.ClientIP{Header: "X-Forwarded-For", TrustedHops: int(hops)}, (*netRequest)(r))
 
 		re := regexp.MustCompile(fmt.Sprintf(`(?:^|,)[\x20\x09]*(%s)[\x20\x09]*(?:,[^,]*){%d}$`, request.Address, hops))
 		var want netip.Addr

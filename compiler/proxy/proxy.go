@@ -1,13 +1,13 @@
-// Package proxy is regedge's runtime fallback: an http.Handler that answers
-// every request as docs/request-handling.md says, from the same plan the
+// Package proxy is regedge's runtime fallback: a handler, for fasthttp
+// (what `regedge serve` runs) and for net/http, that answers every request
+// as docs/request-handling.md says, from the same plan the
 // generated configs are rendered from. It is also the executable reference
 // for what a policy means.
 package proxy
 
 import (
+	"context"
 	"log/slog"
-	"net"
-	"net/http"
 	"net/netip"
 	"strings"
 	"sync/atomic"
@@ -71,23 +71,37 @@ func (h *Handler) Swap(p *plan.Plan) {
 // Plan returns the plan in use.
 func (h *Handler) Plan() *plan.Plan { return h.state.Load().plan }
 
-// ServeHTTP implements http.Handler.
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// decide answers in by the plan in use, records it in the metrics and logs
+// it at debug level. ctx bounds the existence check.
+func (h *Handler) decide(ctx context.Context, in incoming) answer.Response {
 	s := h.state.Load()
-	req := request.Parse(r.Method, requestTarget(r))
-	client := clientAddr(s.plan.ClientIP, r)
+	target := in.target()
+	req := request.Parse(in.method(), target)
+	client := clientAddr(s.plan.ClientIP, in)
 	label := s.table.Label(client)
 	res := answer.For(s.plan, req, label, func(site, url string) bool {
-		return s.checker.Exists(r.Context(), site, url).Present
+		return s.checker.Exists(ctx, site, url).Present
 	})
-	writeAnswer(w, res)
 	h.metrics.observeRequest(s.plan, req, label, res)
 	// Building the line's arguments costs more than the decision itself.
-	if h.log.Enabled(r.Context(), slog.LevelDebug) {
-		h.log.Debug("decision", "method", r.Method, "target", r.RequestURI, "client", client,
+	if h.log.Enabled(ctx, slog.LevelDebug) {
+		h.log.Debug("decision", "method", in.method(), "target", target, "client", client,
 			"label", s.plan.Labels[label].Name, "rule", int(req.Rule), "route", res.Route,
 			"site", res.Site, "status", res.Status, "location", res.Location)
 	}
+	return res
+}
+
+// incoming is a request as the rules read it, whichever server took it.
+type incoming interface {
+	method() string
+	// target is the path and query as the client sent them.
+	target() string
+	// header is every line of the named header, joined with commas, as
+	// nginx reads X-Forwarded-For.
+	header(name string) string
+	// peer is the TCP peer's address.
+	peer() netip.Addr
 }
 
 // fromRight returns the comma-separated entry of list that skip entries
@@ -105,54 +119,36 @@ func fromRight(list string, skip int) (string, bool) {
 	return list[start:end], true
 }
 
-// requestTarget returns the path and query as the client sent them.
-func requestTarget(r *http.Request) string {
-	if strings.HasPrefix(r.RequestURI, "/") {
-		return r.RequestURI
+// originForm returns the path and query of a request target. An
+// absolute-form target (GET http://host/path?q) gives its path and query
+// as sent; anything else is returned whole, for the rules to refuse.
+func originForm(target string) string {
+	if strings.HasPrefix(target, "/") {
+		return target
 	}
-	// An absolute-form target (GET http://host/path) or "*".
-	return r.URL.RequestURI()
-}
-
-func writeAnswer(w http.ResponseWriter, res answer.Response) {
-	hdr := w.Header()
-	switch res.Status {
-	case http.StatusTemporaryRedirect:
-		hdr["Location"] = []string{res.Location}
-		w.WriteHeader(res.Status)
-	case http.StatusOK:
-		for name, value := range res.Headers {
-			hdr.Set(name, value)
-		}
-		w.WriteHeader(res.Status)
-		w.Write([]byte(res.Body))
-	default:
-		http.Error(w, http.StatusText(res.Status), res.Status)
+	_, rest, ok := strings.Cut(target, "://")
+	if !ok {
+		return target
 	}
+	i := strings.IndexAny(rest, "/?")
+	switch {
+	case i < 0:
+		return "/"
+	case rest[i] == '/':
+		return rest[i:]
+	}
+	return "/" + rest[i:]
 }
 
 // clientAddr finds the client's address by the policy's rule: the TCP peer,
-// or the entry TrustedHops places from the right of the header's list. Anything that is not an address gives the zero Addr, which is
-// classified as an unknown client.
-func clientAddr(rule plan.ClientIP, r *http.Request) netip.Addr {
+// or the entry TrustedHops places from the right of the header's list.
+// Anything that is not an address gives the zero Addr, which is classified
+// as an unknown client.
+func clientAddr(rule plan.ClientIP, in incoming) netip.Addr {
 	if rule.Header == "" {
-		host, _, err := net.SplitHostPort(r.RemoteAddr)
-		if err != nil {
-			return netip.Addr{}
-		}
-		addr, _ := netip.ParseAddr(host)
-		return addr
+		return in.peer()
 	}
-	// Repeated lines of a header form one list, as nginx reads
-	// X-Forwarded-For.
-	list := r.Header.Values(rule.Header)
-	value := ""
-	if len(list) == 1 {
-		value = list[0]
-	} else {
-		value = strings.Join(list, ",")
-	}
-	entry, ok := fromRight(value, rule.TrustedHops)
+	entry, ok := fromRight(in.header(rule.Header), rule.TrustedHops)
 	if !ok {
 		return netip.Addr{}
 	}

@@ -89,7 +89,7 @@ type mirror struct {
 	heads atomic.Int32
 }
 
-func newMirror(t *testing.T) *mirror {
+func newMirror(t testing.TB) *mirror {
 	t.Helper()
 	m := &mirror{}
 	m.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -207,11 +207,11 @@ func TestServeHTTPRules(t *testing.T) {
 	}
 }
 
-// rawExchange sends request to srv over one loopback connection and
-// returns everything the server sent back.
-func rawExchange(t *testing.T, srv *httptest.Server, request string) string {
+// rawExchange sends request to the server at addr over one loopback
+// connection and returns everything the server sent back.
+func rawExchange(t *testing.T, addr, request string) string {
 	t.Helper()
-	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	conn, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,24 +227,49 @@ func rawExchange(t *testing.T, srv *httptest.Server, request string) string {
 	return string(out)
 }
 
+// serverKinds are the servers a Handler answers through.
+var serverKinds = []string{"net/http", "fasthttp"}
+
+// startServer serves h on loopback through the server of the given kind,
+// fasthttp's set up as `regedge serve` runs it, and returns its address.
+func startServer(t *testing.T, kind string, h *Handler) string {
+	t.Helper()
+	if kind == "net/http" {
+		srv := httptest.NewServer(h)
+		t.Cleanup(srv.Close)
+		return srv.Listener.Addr().String()
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := NewServer(h)
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Shutdown() })
+	return ln.Addr().String()
+}
+
 func TestServeHTTPHeadHasNoBody(t *testing.T) {
-	srv := httptest.NewServer(New(testPlan("http://mirror.invalid")))
-	t.Cleanup(srv.Close)
-	for _, target := range []string{"/v2/", "/v2", "/healthz", "/v2/_catalog", "/"} {
-		t.Run(target, func(t *testing.T) {
-			raw := rawExchange(t, srv, "HEAD "+target+" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-			head, body, ok := strings.Cut(raw, "\r\n\r\n")
-			if !ok {
-				t.Fatalf("no end of headers in %q", raw)
-			}
-			if body != "" {
-				t.Errorf("HEAD %s sent a body %q after %q", target, body, head)
-			}
-			get := rawExchange(t, srv, "GET "+target+" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-			if status(head) != status(get) {
-				t.Errorf("HEAD status %q, GET status %q", status(head), status(get))
-			}
-		})
+	for _, kind := range serverKinds {
+		addr := startServer(t, kind, New(testPlan("http://mirror.invalid")))
+		for _, target := range []string{"/v2/", "/v2", "/healthz", "/v2/_catalog", "/"} {
+			t.Run(kind+target, func(t *testing.T) { testHeadHasNoBody(t, addr, target) })
+		}
+	}
+}
+
+func testHeadHasNoBody(t *testing.T, addr, target string) {
+	raw := rawExchange(t, addr, "HEAD "+target+" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+	head, body, ok := strings.Cut(raw, "\r\n\r\n")
+	if !ok {
+		t.Fatalf("no end of headers in %q", raw)
+	}
+	if body != "" {
+		t.Errorf("HEAD %s sent a body %q after %q", target, body, head)
+	}
+	get := rawExchange(t, addr, "GET "+target+" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+	if status(head) != status(get) {
+		t.Errorf("HEAD status %q, GET status %q", status(head), status(get))
 	}
 }
 
@@ -254,14 +279,19 @@ func status(raw string) string {
 }
 
 func TestServeHTTPOverTheWire(t *testing.T) {
+	for _, kind := range serverKinds {
+		t.Run(kind, func(t *testing.T) { testOverTheWire(t, kind) })
+	}
+}
+
+func testOverTheWire(t *testing.T, kind string) {
 	m := newMirror(t)
-	srv := httptest.NewServer(New(testPlan(m.URL)))
-	t.Cleanup(srv.Close)
+	url := "http://" + startServer(t, kind, New(testPlan(m.URL)))
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
 	get := func(t *testing.T, method, path, xffValue string) (*http.Response, string) {
 		t.Helper()
-		req, err := http.NewRequest(method, srv.URL+path, nil)
+		req, err := http.NewRequest(method, url+path, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -336,7 +366,7 @@ func TestClientAddr(t *testing.T) {
 			if tt.header != nil {
 				r.Header[h] = tt.header
 			}
-			got := clientAddr(plan.ClientIP{Header: h, TrustedHops: tt.hops}, r)
+			got := clientAddr(plan.ClientIP{Header: h, TrustedHops: tt.hops}, (*netRequest)(r))
 			if want := parseOrZero(tt.want); got != want {
 				t.Errorf("clientAddr = %v, want %v", got, want)
 			}
@@ -352,7 +382,7 @@ func TestClientAddr(t *testing.T) {
 func TestClientAddrHeaderLines(t *testing.T) {
 	r := httptest.NewRequest("GET", "/", nil)
 	r.Header["X-Forwarded-For"] = []string{"10.1.2.3, 6.6.6.6", "10.0.0.5, 130.211.0.1"}
-	got := clientAddr(plan.ClientIP{Header: "X-Forwarded-For", TrustedHops: 1}, r)
+	got := clientAddr(plan.ClientIP{Header: "X-Forwarded-For", TrustedHops: 1}, (*netRequest)(r))
 	if want := netip.MustParseAddr("10.0.0.5"); got != want {
 		t.Errorf("clientAddr = %v, want %v (second-to-last of all lines)", got, want)
 	}
@@ -372,7 +402,7 @@ func TestClientAddrPeer(t *testing.T) {
 		r.RemoteAddr = tt.remote
 		// A header is ignored when the policy takes the peer.
 		r.Header.Set("X-Forwarded-For", "10.1.2.3, 10.1.2.4")
-		if got, want := clientAddr(plan.ClientIP{}, r), parseOrZero(tt.want); got != want {
+		if got, want := clientAddr(plan.ClientIP{}, (*netRequest)(r)), parseOrZero(tt.want); got != want {
 			t.Errorf("clientAddr(RemoteAddr %q) = %v, want %v", tt.remote, got, want)
 		}
 	}
@@ -680,8 +710,12 @@ func newTextLogger(w io.Writer) *slog.Logger {
 // TestServeHTTPAbsoluteForm: a request line with an absolute URL is
 // answered by its path and query, still as sent.
 func TestServeHTTPAbsoluteForm(t *testing.T) {
-	srv := httptest.NewServer(New(testPlan("http://mirror.invalid")))
-	t.Cleanup(srv.Close)
+	for _, kind := range serverKinds {
+		t.Run(kind, func(t *testing.T) { testAbsoluteForm(t, startServer(t, kind, New(testPlan("http://mirror.invalid")))) })
+	}
+}
+
+func testAbsoluteForm(t *testing.T, addr string) {
 	tests := []struct{ target, status, location string }{
 		{"http://x/v2/%2e%2e/x/manifests/latest", "HTTP/1.1 404 Not Found", ""},
 		{"http://x/v2/pause%2fmanifests/latest", "HTTP/1.1 404 Not Found", ""},
@@ -690,12 +724,53 @@ func TestServeHTTPAbsoluteForm(t *testing.T) {
 		{"http://x", "HTTP/1.1 307 Temporary Redirect", "https://example.com/info"},
 	}
 	for _, tt := range tests {
-		raw := rawExchange(t, srv, "GET "+tt.target+" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+		raw := rawExchange(t, addr, "GET "+tt.target+" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
 		if got := status(raw); got != tt.status {
 			t.Errorf("GET %s: %q, want %q", tt.target, got, tt.status)
 		}
 		if tt.location != "" && !strings.Contains(raw, "\r\nLocation: "+tt.location+"\r\n") {
 			t.Errorf("GET %s: no Location %s in\n%s", tt.target, tt.location, raw)
 		}
+	}
+}
+
+func TestOriginForm(t *testing.T) {
+	tests := []struct{ target, want string }{
+		{"/v2/x?y", "/v2/x?y"},
+		{"http://x/v2/%2e%2e/x", "/v2/%2e%2e/x"},
+		{"http://x/v2/tags/list?n=1", "/v2/tags/list?n=1"},
+		{"http://x?q=1", "/?q=1"},
+		{"http://x", "/"},
+		{"*", "*"},
+		{"x/y", "x/y"},
+	}
+	for _, tt := range tests {
+		if got := originForm(tt.target); got != tt.want {
+			t.Errorf("originForm(%q) = %q, want %q", tt.target, got, tt.want)
+		}
+	}
+}
+
+// TestClientOverTheWire: each server reads the client from every line of
+// X-Forwarded-For, or from the TCP peer when the policy says so.
+func TestClientOverTheWire(t *testing.T) {
+	blob := "/v2/pause/blobs/" + absentDigest
+	peer := testPlan("http://mirror.invalid")
+	peer.ClientIP = plan.ClientIP{}
+	peer.V4 = []ranges.Interval{{First: netip.MustParseAddr("127.0.0.0"), Last: netip.MustParseAddr("127.255.255.255"), Label: labelOther}}
+	for _, kind := range serverKinds {
+		t.Run(kind, func(t *testing.T) {
+			addr := startServer(t, kind, New(testPlan("http://mirror.invalid")))
+			raw := rawExchange(t, addr, "GET "+blob+" HTTP/1.1\r\nHost: x\r\n"+
+				"X-Forwarded-For: 10.0.0.5, 6.6.6.6\r\nX-Forwarded-For: 10.1.2.3, 130.211.0.1\r\nConnection: close\r\n\r\n")
+			if want := "\r\nLocation: " + otherBase + "pause/blobs/" + absentDigest + "\r\n"; !strings.Contains(raw, want) {
+				t.Errorf("two X-Forwarded-For lines: want the second-to-last entry of both (label other), got\n%s", raw)
+			}
+			addr = startServer(t, kind, New(peer))
+			raw = rawExchange(t, addr, "GET "+blob+" HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 10.0.0.5, 1.1.1.1\r\nConnection: close\r\n\r\n")
+			if want := "\r\nLocation: " + otherBase + "pause/blobs/" + absentDigest + "\r\n"; !strings.Contains(raw, want) {
+				t.Errorf("peer 127.0.0.1: want label other, got\n%s", raw)
+			}
+		})
 	}
 }

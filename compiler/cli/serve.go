@@ -62,7 +62,8 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	h := proxy.New(p, proxy.WithLogger(log), proxy.WithMetrics(metrics))
 
 	registry := proxy.NewServer(h)
-	servers := []server{{name: "registry", addr: *listen, serve: registry.Serve, shutdown: registry.ShutdownWithContext}}
+	serveRegistry := func(ln net.Listener) error { return registry.Serve(proxy.RetryAccept(ln, log)) }
+	servers := []server{{name: "registry", addr: *listen, serve: serveRegistry, shutdown: registry.ShutdownWithContext}}
 	if *metricsAddr != "" {
 		m := &http.Server{Handler: metrics.Handler(), ReadHeaderTimeout: metricsReadTimeout}
 		servers = append(servers, server{name: "metrics", addr: *metricsAddr, serve: m.Serve, shutdown: m.Shutdown})

@@ -3,6 +3,7 @@ package proxy
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -15,12 +16,12 @@ import (
 	"github.com/regedge/regedge/compiler/answer"
 )
 
-// Server limits. Writes may wait for an existence check, which the policy
-// bounds by its own timeout. No rule reads a body: one larger than
-// maxBodyBytes is refused with 413 before the rules.
+// Server limits. A request, body included, must arrive within readTimeout;
+// its answer must be sent within writeTimeout once decided. No rule reads a
+// body: one larger than maxBodyBytes is refused with 413 before the rules.
 const (
-	readTimeout    = 10 * time.Second
-	writeTimeout   = time.Minute
+	readTimeout    = 5 * time.Second
+	writeTimeout   = 10 * time.Second
 	idleTimeout    = 2 * time.Minute
 	maxHeaderBytes = 32 << 10
 	maxBodyBytes   = 64 << 10
@@ -29,19 +30,42 @@ const (
 // NewServer returns the server `regedge serve` answers with: h's answers
 // and nothing more (no Server or default Content-Type header), fasthttp's
 // own lines about malformed requests and broken connections logged at
-// debug level.
+// debug level, without the request's bytes (they may hold credentials).
+// Idle connections give their buffers back: each holds maxHeaderBytes to
+// read with, which would add up over many idle keep-alive connections.
 func NewServer(h *Handler) *fasthttp.Server {
 	return &fasthttp.Server{
-		Handler:               h.HandleFastHTTP,
-		ReadTimeout:           readTimeout,
-		WriteTimeout:          writeTimeout,
-		IdleTimeout:           idleTimeout,
-		ReadBufferSize:        maxHeaderBytes,
-		MaxRequestBodySize:    maxBodyBytes,
-		NoDefaultServerHeader: true,
-		NoDefaultContentType:  true,
-		CloseOnShutdown:       true,
-		Logger:                debugLog{h.log},
+		Handler:                      h.HandleFastHTTP,
+		ErrorHandler:                 refuse,
+		ReadTimeout:                  readTimeout,
+		WriteTimeout:                 writeTimeout,
+		IdleTimeout:                  idleTimeout,
+		ReadBufferSize:               maxHeaderBytes,
+		MaxRequestBodySize:           maxBodyBytes,
+		DisablePreParseMultipartForm: true,
+		NoDefaultServerHeader:        true,
+		NoDefaultContentType:         true,
+		CloseOnShutdown:              true,
+		ReduceMemoryUsage:            true,
+		SecureErrorLogMessage:        true,
+		Logger:                       debugLog{h.log},
+	}
+}
+
+// refuse answers a request fasthttp could not read, as fasthttp does
+// itself except for a body over the limit, which gets 413 rather than 400.
+func refuse(ctx *fasthttp.RequestCtx, err error) {
+	var small *fasthttp.ErrSmallBuffer
+	var timeout net.Error
+	switch {
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		ctx.Error("Request Entity Too Large\n", http.StatusRequestEntityTooLarge)
+	case errors.As(err, &small):
+		ctx.Error("Request Header Fields Too Large\n", http.StatusRequestHeaderFieldsTooLarge)
+	case errors.As(err, &timeout) && timeout.Timeout():
+		ctx.Error("Request Timeout\n", http.StatusRequestTimeout)
+	default:
+		ctx.Error("Bad Request\n", http.StatusBadRequest)
 	}
 }
 

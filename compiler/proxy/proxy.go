@@ -121,7 +121,8 @@ func fromRight(list string, skip int) (string, bool) {
 
 // originForm returns the path and query of a request target. An
 // absolute-form target (GET http://host/path?q) gives its path and query
-// as sent; anything else is returned whole, for the rules to refuse.
+// as sent, and whatever follows its host when that is a fragment; anything
+// else is returned whole, for the rules to refuse.
 func originForm(target string) string {
 	if strings.HasPrefix(target, "/") {
 		return target
@@ -130,7 +131,8 @@ func originForm(target string) string {
 	if !ok {
 		return target
 	}
-	i := strings.IndexAny(rest, "/?")
+	// The host ends at the path, the query or the fragment.
+	i := strings.IndexAny(rest, "/?#")
 	switch {
 	case i < 0:
 		return "/"

@@ -17,14 +17,18 @@ import (
 )
 
 // Load benchmark settings: wrk runs one thread with a fixed number of
-// connections, first for loadWarmUp (discarded: it also fills the existence
-// caches), then for loadMeasure. A request unanswered after loadTimeout is a
-// socket error; it is well above wrk's default of 2s because the shared
-// machine can stall every process for that long.
+// connections. Each server is first loaded for loadWarmUp (discarded: it
+// also fills the existence caches), then measured in loadRounds rounds of
+// loadRound, the servers taking turns, so that a ratio compares runs made
+// within a second of each other: on a shared machine, other work comes and
+// goes on that scale. A request unanswered after loadTimeout is a socket
+// error; it is well above wrk's default of 2s because the shared machine
+// can stall every process for that long.
 const (
 	loadConnections = "32"
 	loadWarmUp      = "1s"
-	loadMeasure     = "3s"
+	loadRound       = "1s"
+	loadRounds      = 3
 	loadTimeout     = "10s"
 	loadDigest      = "sha256:6210c0bf05396716df932f0729df69de0533933e5ad9871fd07b61811c4c28df"
 	// loadUpstream is never contacted: requests are only redirected to it.
@@ -73,11 +77,12 @@ var loadClasses = []struct {
 // config generated from the shipped policy, a one-line nginx that answers
 // every request with a 307 (the ceiling), and `regedge serve` with
 // GOMAXPROCS=1. Every answer must be a 307. Metrics are means over the
-// iterations, except proxy-peak-MB, the proxy's peak RSS at the end.
+// iterations (each itself a mean over its rounds), except proxy-peak-MB,
+// the proxy's peak RSS at the end.
 //
-// The ceiling is measured for every class, right before the other two
-// servers, so that each x-ceiling ratio compares runs of the same requests
-// made close together on a noisy machine.
+// The three servers take turns within each class, round by round, so that
+// each x-ceiling ratio compares runs of the same requests made close
+// together on a noisy machine.
 func BenchmarkLoad(b *testing.B) {
 	bin := builtBinary(b)
 	nginx := requireRuntime(b, "nginx")
@@ -140,24 +145,28 @@ nginx {
 	}
 
 	sums := make(map[string]float64)
+	servers := []*loadServer{ceiling, generated, proxy}
 	for b.Loop() {
 		for _, c := range loadClasses {
-			var ceilingRPS float64
-			for _, s := range []*loadServer{ceiling, generated, proxy} {
-				r := runWrk(b, wrk, scripts[c.name], s)
-				key := s.name + "-" + c.name
-				sums[key+"-req/s"] += r.rps
-				sums[key+"-p50-ms"] += r.p50.Seconds() * 1e3
-				sums[key+"-p99-ms"] += r.p99.Seconds() * 1e3
-				switch s {
-				case ceiling:
-					ceilingRPS = r.rps
-				case generated:
-					sums["nginx-"+c.name+"-x-ceiling"] += r.rps / ceilingRPS
-				case proxy:
-					sums["proxy-"+c.name+"-x-ceiling"] += r.rps / ceilingRPS
+			for _, s := range servers {
+				runWrk(b, wrk, scripts[c.name], s, loadWarmUp)
+			}
+			// Each server's means over the rounds.
+			rps := make(map[*loadServer]float64)
+			for range loadRounds {
+				for _, s := range servers {
+					r := runWrk(b, wrk, scripts[c.name], s, loadRound)
+					key := s.name + "-" + c.name
+					rps[s] += r.rps / loadRounds
+					sums[key+"-p50-ms"] += r.p50.Seconds() * 1e3 / loadRounds
+					sums[key+"-p99-ms"] += r.p99.Seconds() * 1e3 / loadRounds
 				}
 			}
+			for _, s := range servers {
+				sums[s.name+"-"+c.name+"-req/s"] += rps[s]
+			}
+			sums["nginx-"+c.name+"-x-ceiling"] += rps[generated] / rps[ceiling]
+			sums["proxy-"+c.name+"-x-ceiling"] += rps[proxy] / rps[ceiling]
 		}
 	}
 	for unit, sum := range sums {
@@ -355,29 +364,24 @@ var (
 	wrkBad     = regexp.MustCompile(`(?m)^non-307 responses: ([0-9]+)$`)
 )
 
-// runWrk loads s with script for loadWarmUp, then measures it for
-// loadMeasure. It fails the benchmark on a socket error or an answer that
-// is not a 307, in either run.
-func runWrk(b *testing.B, wrk, script string, s *loadServer) wrkResult {
+// runWrk loads s with script for duration and returns what wrk measured.
+// It fails the benchmark on a socket error or an answer that is not a 307.
+func runWrk(b *testing.B, wrk, script string, s *loadServer, duration string) wrkResult {
 	b.Helper()
-	run := func(duration string) string {
-		cmd := exec.Command(wrk, "-t", "1", "-c", loadConnections, "-d", duration,
-			"--timeout", loadTimeout, "--latency", "-s", script, s.url)
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			b.Fatalf("wrk %s: %v\n%s", s.name, err, out)
-		}
-		m := wrkBad.FindSubmatch(out)
-		if m == nil || string(m[1]) != "0" || strings.Contains(string(out), "Socket errors") {
-			b.Fatalf("wrk %s %s: answers other than 307, or socket errors:\n%s", s.name, script, out)
-		}
-		return string(out)
+	cmd := exec.Command(wrk, "-t", "1", "-c", loadConnections, "-d", duration,
+		"--timeout", loadTimeout, "--latency", "-s", script, s.url)
+	raw, err := cmd.CombinedOutput()
+	if err != nil {
+		b.Fatalf("wrk %s: %v\n%s", s.name, err, raw)
 	}
-	run(loadWarmUp)
-	out := run(loadMeasure)
+	out := string(raw)
+	m := wrkBad.FindStringSubmatch(out)
+	if m == nil || m[1] != "0" || strings.Contains(out, "Socket errors") {
+		b.Fatalf("wrk %s %s: answers other than 307, or socket errors:\n%s", s.name, script, out)
+	}
 
 	var r wrkResult
-	m := wrkRPS.FindStringSubmatch(out)
+	m = wrkRPS.FindStringSubmatch(out)
 	if m == nil {
 		b.Fatalf("wrk %s: no Requests/sec:\n%s", s.name, out)
 	}

@@ -22,7 +22,7 @@ func BenchmarkBuild(b *testing.B) {
 		}
 		peak = max(peak, cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss)
 	}
-	b.ReportMetric(float64(peak)/1024, "peak-MB")
+	b.ReportMetric(float64(peak)/1024, "peak-MiB")
 }
 
 // BenchmarkNginxLoad measures how long nginx takes to load the generated

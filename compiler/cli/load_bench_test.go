@@ -77,7 +77,7 @@ var loadClasses = []struct {
 // config generated from the shipped policy, a one-line nginx that answers
 // every request with a 307 (the ceiling), and `regedge serve` with
 // GOMAXPROCS=1. Every answer must be a 307. Metrics are means over the
-// iterations (each itself a mean over its rounds), except proxy-peak-MB,
+// iterations (each itself a mean over its rounds), except proxy-peak-MiB,
 // the proxy's peak RSS at the end.
 //
 // The three servers take turns within each class, round by round, so that
@@ -153,8 +153,11 @@ nginx {
 			}
 			// Each server's means over the rounds.
 			rps := make(map[*loadServer]float64)
-			for range loadRounds {
-				for _, s := range servers {
+			for round := range loadRounds {
+				// Each round starts with the next server, so that none
+				// is always measured first.
+				for i := range servers {
+					s := servers[(round+i)%len(servers)]
 					r := runWrk(b, wrk, scripts[c.name], s, loadRound)
 					key := s.name + "-" + c.name
 					rps[s] += r.rps / loadRounds
@@ -172,7 +175,7 @@ nginx {
 	for unit, sum := range sums {
 		b.ReportMetric(sum/float64(b.N), unit)
 	}
-	b.ReportMetric(peakMB(b, proxy.cmd.Process.Pid), "proxy-peak-MB")
+	b.ReportMetric(peakMiB(b, proxy.cmd.Process.Pid), "proxy-peak-MiB")
 }
 
 // ceilingConf is the fastest nginx answer: one worker, the generated
@@ -404,8 +407,9 @@ func runWrk(b *testing.B, wrk, script string, s *loadServer, duration string) wr
 	return r
 }
 
-// peakMB returns the peak resident memory of the running process pid.
-func peakMB(b *testing.B, pid int) float64 {
+// peakMiB returns the peak resident memory of the running process pid, in
+// MiB.
+func peakMiB(b *testing.B, pid int) float64 {
 	b.Helper()
 	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"runtime/debug"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -84,7 +85,19 @@ func (l debugLog) Printf(format string, args ...any) {
 // The check is not tied to ctx, which is done as soon as the server starts
 // to shut down: a request in flight then still gets its answer. The
 // policy's timeout bounds the check.
+//
+// A panic is logged, answers 500 and closes the connection: like
+// net/http, it ends only that connection, where fasthttp itself would let
+// it stop the whole server.
 func (h *Handler) HandleFastHTTP(ctx *fasthttp.RequestCtx) {
+	defer func() {
+		if v := recover(); v != nil {
+			h.log.Error("panic answering a request", "target", string(ctx.Request.Header.RequestURI()),
+				"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			ctx.Error("Internal Server Error\n", http.StatusInternalServerError)
+			ctx.SetConnectionClose()
+		}
+	}()
 	writeFastAnswer(ctx, h.decide(context.Background(), (*fastRequest)(ctx)))
 }
 

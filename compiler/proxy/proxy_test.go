@@ -385,7 +385,8 @@ func TestClientAddr(t *testing.T) {
 // lines, not of the first (client-controlled) one.
 func TestClientAddrHeaderLines(t *testing.T) {
 	r := httptest.NewRequest("GET", "/", nil)
-	r.Header["X-Forwarded-For"] = []string{"10.1.2.3, 6.6.6.6", "10.0.0.5, 130.211.0.1"}
+	// Only the first line would give 10.1.2.3; only the last, nothing.
+	r.Header["X-Forwarded-For"] = []string{"10.1.2.3, 10.0.0.5", "130.211.0.1"}
 	got := clientAddr(plan.ClientIP{Header: "X-Forwarded-For", TrustedHops: 1}, (*netRequest)(r))
 	if want := netip.MustParseAddr("10.0.0.5"); got != want {
 		t.Errorf("clientAddr = %v, want %v (second-to-last of all lines)", got, want)
@@ -767,8 +768,10 @@ func TestClientOverTheWire(t *testing.T) {
 		t.Run(kind, func(t *testing.T) {
 			addr := startServer(t, kind, New(testPlan("http://mirror.invalid")))
 			raw := rawExchange(t, addr, "GET "+blob+" HTTP/1.1\r\nHost: x\r\n"+
-				"X-Forwarded-For: 10.0.0.5, 6.6.6.6\r\nX-Forwarded-For: 10.1.2.3, 130.211.0.1\r\nConnection: close\r\n\r\n")
+				"X-Forwarded-For: 10.0.0.5, 10.1.2.3\r\nX-Forwarded-For: 130.211.0.1\r\nConnection: close\r\n\r\n")
 			if want := "\r\nLocation: " + otherBase + "pause/blobs/" + absentDigest + "\r\n"; !strings.Contains(raw, want) {
+				// Only the first line would give label east, only the
+				// last the default label.
 				t.Errorf("two X-Forwarded-For lines: want the second-to-last entry of both (label other), got\n%s", raw)
 			}
 			addr = startServer(t, kind, New(peer))

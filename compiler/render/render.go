@@ -56,24 +56,27 @@ func All(p *plan.Plan) ([]File, error) {
 // grammar is the request grammar of docs/request-handling.md, which every
 // target's template matches requests with.
 type grammar struct {
-	UnsafeRegex    string
-	SignatureRegex string
-	ManifestRegex  string
-	TagsRegex      string
-	ReferrersRegex string
-	BlobRegex      string
-	MaxName        int
+	UnsafeRegex string
+	// UnsafePathRegex is UnsafeRegex for the path alone, for nginx.
+	UnsafePathRegex string
+	SignatureRegex  string
+	ManifestRegex   string
+	TagsRegex       string
+	ReferrersRegex  string
+	BlobRegex       string
+	MaxName         int
 }
 
 // requestGrammar is package request's grammar, the one every target uses.
 var requestGrammar = grammar{
-	UnsafeRegex:    request.Unsafe,
-	SignatureRegex: request.SignaturePattern,
-	ManifestRegex:  request.ManifestPattern,
-	TagsRegex:      request.TagsPattern,
-	ReferrersRegex: request.ReferrersPattern,
-	BlobRegex:      request.BlobPattern,
-	MaxName:        request.MaxName,
+	UnsafeRegex:     request.Unsafe,
+	UnsafePathRegex: request.UnsafeInPath,
+	SignatureRegex:  request.SignaturePattern,
+	ManifestRegex:   request.ManifestPattern,
+	TagsRegex:       request.TagsPattern,
+	ReferrersRegex:  request.ReferrersPattern,
+	BlobRegex:       request.BlobPattern,
+	MaxName:         request.MaxName,
 }
 
 var funcs = template.FuncMap{

@@ -34,6 +34,12 @@ const (
 	// repository prefix once decoded or normalised: any percent-encoding,
 	// an empty segment, or a dot segment.
 	Unsafe = `^[^?]*(?:%|//|/\.\.?(?:[/?]|$))`
+	// UnsafeInPath matches the path alone (the target up to its first
+	// '?') exactly when Unsafe matches the whole target. Unanchored, it
+	// lets a backtracking engine skip to the characters it starts with
+	// instead of trying every position of a long path: nginx's PCRE takes
+	// a third of the time on a blob's path.
+	UnsafeInPath = `%|//|/\.\.?(?:/|$)`
 )
 
 // Patterns for each kind of registry request, with the repository captured

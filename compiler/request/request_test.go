@@ -244,3 +244,24 @@ func TestPatternsCaptureNames(t *testing.T) {
 		}
 	}
 }
+
+// TestUnsafeInPath: on every target of up to seven characters drawn from
+// those the patterns care about, UnsafeInPath on the path agrees with
+// Unsafe on the whole target.
+func TestUnsafeInPath(t *testing.T) {
+	whole, path := regexp.MustCompile(Unsafe), regexp.MustCompile(UnsafeInPath)
+	const alphabet = "/.%?a"
+	var walk func(target string)
+	walk = func(target string) {
+		p, _, _ := strings.Cut(target, "?")
+		if w, in := whole.MatchString(target), path.MatchString(p); w != in {
+			t.Fatalf("%q: Unsafe %v, UnsafeInPath on %q %v", target, w, p, in)
+		}
+		if len(target) < 7 {
+			for _, c := range alphabet {
+				walk(target + string(c))
+			}
+		}
+	}
+	walk("")
+}

@@ -4,6 +4,7 @@
 package answer
 
 import (
+	"net/netip"
 	"strings"
 
 	"github.com/regedge/regedge/compiler/config"
@@ -90,4 +91,37 @@ func UpstreamURL(u plan.Upstream, r request.Request) string {
 // SiteURL is where a site keeps a blob.
 func SiteURL(s plan.Site, digest string) string {
 	return s.URL + strings.Replace(s.BlobPath, "{digest}", digest, 1)
+}
+
+// HeaderClient returns the client address a header's comma-separated list
+// names: the entry hops entries from its right (repeated lines of the
+// header joined with commas are one list). An entry that is missing or is
+// not a plain IP address, once the blanks every target trims (spaces and
+// tabs) are gone, gives the zero Addr: an unknown client.
+func HeaderClient(list string, hops int) netip.Addr {
+	entry, ok := fromRight(list, hops)
+	if !ok {
+		return netip.Addr{}
+	}
+	entry = strings.Trim(entry, " \t")
+	if strings.ContainsAny(entry, " \t%") {
+		return netip.Addr{}
+	}
+	addr, _ := netip.ParseAddr(entry)
+	return addr
+}
+
+// fromRight returns the comma-separated entry of list that skip entries
+// follow, without splitting the whole list.
+func fromRight(list string, skip int) (string, bool) {
+	end := len(list)
+	for ; skip > 0; skip-- {
+		i := strings.LastIndexByte(list[:end], ',')
+		if i < 0 {
+			return "", false
+		}
+		end = i
+	}
+	start := strings.LastIndexByte(list[:end], ',') + 1
+	return list[start:end], true
 }

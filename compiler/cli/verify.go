@@ -39,7 +39,7 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 		return status
 	}
 	p = p.For(*target)
-	cfg := verify.Config{Plan: p, Endpoint: *endpoint, Blob: *blob, Sample: *sample, Concurrency: *concurrency}
+	cfg := verify.Config{Plan: p, Endpoint: *endpoint, Blob: *blob, Sample: *sample, Concurrency: *concurrency, Target: *target}
 	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		bar := progressbar.NewOptions(-1, progressbar.OptionSetWriter(stderr), progressbar.OptionSetDescription("verify"),
 			progressbar.OptionShowCount(), progressbar.OptionClearOnFinish())
@@ -59,7 +59,7 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 	} else {
 		verify.WriteText(stdout, p, report, oracle)
 	}
-	if len(report.Mismatches) > 0 || len(oracle) > 0 {
+	if len(report.Mismatches) > 0 || len(report.CorpusMismatches) > 0 || len(oracle) > 0 {
 		return 1
 	}
 	return 0

@@ -15,6 +15,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/regedge/regedge/compiler/answer"
+	"github.com/regedge/regedge/compiler/request"
 )
 
 // Server limits. A request, body included, must arrive within readTimeout;
@@ -118,7 +119,7 @@ func (r *fastRequest) method() string {
 }
 
 func (r *fastRequest) target() string {
-	return originForm(string(r.ctx().Request.Header.RequestURI()))
+	return request.OriginForm(string(r.ctx().Request.Header.RequestURI()))
 }
 
 func (r *fastRequest) header(name string) string {

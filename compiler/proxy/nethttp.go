@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/regedge/regedge/compiler/answer"
+	"github.com/regedge/regedge/compiler/request"
 )
 
 // ServeHTTP implements http.Handler, for embedding the proxy in a Go
@@ -20,7 +21,7 @@ type netRequest http.Request
 
 func (r *netRequest) method() string { return r.Method }
 
-func (r *netRequest) target() string { return originForm(r.RequestURI) }
+func (r *netRequest) target() string { return request.OriginForm(r.RequestURI) }
 
 func (r *netRequest) header(name string) string {
 	return strings.Join(r.Header.Values(name), ",")

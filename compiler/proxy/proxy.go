@@ -9,7 +9,6 @@ import (
 	"context"
 	"log/slog"
 	"net/netip"
-	"strings"
 	"sync/atomic"
 
 	"github.com/regedge/regedge/compiler/answer"
@@ -104,61 +103,11 @@ type incoming interface {
 	peer() netip.Addr
 }
 
-// fromRight returns the comma-separated entry of list that skip entries
-// follow, without splitting the whole list.
-func fromRight(list string, skip int) (string, bool) {
-	end := len(list)
-	for ; skip > 0; skip-- {
-		i := strings.LastIndexByte(list[:end], ',')
-		if i < 0 {
-			return "", false
-		}
-		end = i
-	}
-	start := strings.LastIndexByte(list[:end], ',') + 1
-	return list[start:end], true
-}
-
-// originForm returns the path and query of a request target. An
-// absolute-form target (GET http://host/path?q) gives its path and query
-// as sent, and whatever follows its host when that is a fragment; anything
-// else is returned whole, for the rules to refuse.
-func originForm(target string) string {
-	if strings.HasPrefix(target, "/") {
-		return target
-	}
-	_, rest, ok := strings.Cut(target, "://")
-	if !ok {
-		return target
-	}
-	// The host ends at the path, the query or the fragment.
-	i := strings.IndexAny(rest, "/?#")
-	switch {
-	case i < 0:
-		return "/"
-	case rest[i] == '/':
-		return rest[i:]
-	}
-	return "/" + rest[i:]
-}
-
-// clientAddr finds the client's address by the policy's rule: the TCP peer,
-// or the entry TrustedHops places from the right of the header's list.
-// Anything that is not an address gives the zero Addr, which is classified
-// as an unknown client.
+// clientAddr finds the client's address by the policy's rule: the TCP
+// peer, or the header entry answer.HeaderClient picks.
 func clientAddr(rule plan.ClientIP, in incoming) netip.Addr {
 	if rule.Header == "" {
 		return in.peer()
 	}
-	entry, ok := fromRight(in.header(rule.Header), rule.TrustedHops)
-	if !ok {
-		return netip.Addr{}
-	}
-	// Only the blanks every target trims, not Unicode spaces.
-	entry = strings.Trim(entry, " \t")
-	if strings.ContainsAny(entry, " \t%") {
-		return netip.Addr{}
-	}
-	addr, _ := netip.ParseAddr(entry)
-	return addr
+	return answer.HeaderClient(in.header(rule.Header), rule.TrustedHops)
 }

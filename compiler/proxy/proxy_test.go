@@ -739,24 +739,6 @@ func testAbsoluteForm(t *testing.T, addr string) {
 	}
 }
 
-func TestOriginForm(t *testing.T) {
-	tests := []struct{ target, want string }{
-		{"/v2/x?y", "/v2/x?y"},
-		{"http://x/v2/%2e%2e/x", "/v2/%2e%2e/x"},
-		{"http://x/v2/tags/list?n=1", "/v2/tags/list?n=1"},
-		{"http://x?q=1", "/?q=1"},
-		{"http://x#/v2/pause/manifests/latest", "/#/v2/pause/manifests/latest"},
-		{"http://x", "/"},
-		{"*", "*"},
-		{"x/y", "x/y"},
-	}
-	for _, tt := range tests {
-		if got := originForm(tt.target); got != tt.want {
-			t.Errorf("originForm(%q) = %q, want %q", tt.target, got, tt.want)
-		}
-	}
-}
-
 // TestClientOverTheWire: each server reads the client from every line of
 // X-Forwarded-For, or from the TCP peer when the policy says so.
 func TestClientOverTheWire(t *testing.T) {

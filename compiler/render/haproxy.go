@@ -273,5 +273,7 @@ func quoteHAProxy(s string) (string, error) {
 func haproxyGrammar() grammar {
 	g := requestGrammar
 	g.UnsafeRegex = strings.ReplaceAll(g.UnsafeRegex, "%", `\x25`)
+	g.UnsafePathRegex = strings.ReplaceAll(g.UnsafePathRegex, "%", `\x25`)
+	g.BadQueryRegex = strings.ReplaceAll(g.BadQueryRegex, "%", `\x25`)
 	return g
 }

@@ -74,8 +74,10 @@ func TestHAProxyConfig(t *testing.T) {
 	cfg := renderHAProxy(t, p)["haproxy/haproxy.cfg"]
 	for _, want := range []string{
 		"    bind '0.0.0.0:8080'\n    bind '127.0.0.1:8081'\n    bind '[::]:8080' v6only\n",
-		"http-request return status 404 if { pathq -m reg '^[^?]*(?:\\x25|//|/\\.\\.?(?:[/?]|$))' }",
-		"http-request redirect location 'https://example.com/info' code 307 if { path / }",
+		"http-request return status 404 if { var(txn.regedge_path) -m reg '\\x25|//|/\\.\\.?(?:/|$)' }",
+		"http-request return status 404 if { var(txn.regedge_path),length gt 405 }",
+		"http-request redirect location 'https://example.com/info' code 307 if { var(txn.regedge_path) -m str / }",
+		"http-request return status 404 if { var(txn.regedge_kind) -m str tags referrers } { var(txn.regedge_query),length gt 1024 }",
 		"http-request set-var-fmt(txn.regedge_xff) %[req.fhdr('X-Forwarded-For',-3)],%[req.fhdr('X-Forwarded-For',-2)],%[req.fhdr('X-Forwarded-For',-1)]\n",
 		`http-request set-var(txn.regedge_client) 'var(txn.regedge_xff),regsub("^(?:(?:.*,)?[[:blank:]]*(`,
 		`)[[:blank:]]*(?:,[^,]*){2}|.*)$","\1")'`,

@@ -64,7 +64,11 @@ type grammar struct {
 	TagsRegex       string
 	ReferrersRegex  string
 	BlobRegex       string
-	MaxName         int
+	// BadQueryRegex finds what rules 8 and 9 must not copy from a query.
+	BadQueryRegex string
+	MaxName       int
+	MaxPath       int
+	MaxQuery      int
 }
 
 // requestGrammar is package request's grammar, the one every target uses.
@@ -76,10 +80,14 @@ var requestGrammar = grammar{
 	TagsRegex:       request.TagsPattern,
 	ReferrersRegex:  request.ReferrersPattern,
 	BlobRegex:       request.BlobPattern,
+	BadQueryRegex:   request.BadQuery,
 	MaxName:         request.MaxName,
+	MaxPath:         request.MaxPath,
+	MaxQuery:        request.MaxQuery,
 }
 
 var funcs = template.FuncMap{
+	"inc":          func(n int) int { return n + 1 },
 	"quote":        quote,
 	"quoteRegex":   quoteRegex,
 	"jsRegex":      jsRegex,

@@ -189,7 +189,10 @@ func TestVarnishRoutes(t *testing.T) {
 		`    if (req.method != "GET" && req.method != "HEAD") {
         return (synth(405));
     }`,
-		`    if (req.url ~ "^[^?]*(?:%|//|/\.\.?(?:[/?]|$))") {
+		`    if (req.http.X-Regedge-Path ~ "%|//|/\.\.?(?:/|$)") {
+        return (synth(404));
+    }`,
+		`    if (req.url ~ "^[^?]{406}") {
         return (synth(404));
     }`,
 		`set req.http.X-Regedge-Location = "https://example.com/info";`,
@@ -197,9 +200,10 @@ func TestVarnishRoutes(t *testing.T) {
 		`regsub(req.http.X-Regedge-Path, "^/v2/(?<regedge_repo>`,
 		`, "\1") ~ "^.{256}") {
             return (synth(404));`,
-		`"/\1/tags/list");
-        if (req.url ~ "\?.") {
-            set req.http.X-Regedge-Location = req.http.X-Regedge-Location + "?" + regsub(req.url, "^[^?]*\?", "");`,
+		`"/\1/tags/list") + req.http.X-Regedge-Query;`,
+		`    if (req.url ~ "^[^?]*\?.{1025}") {
+        return (synth(404));
+    }`,
 		`sub regedge_blob_upstream {
     set req.http.X-Regedge-Upstream = "https://registry.example.com/v2/images";
 }`,

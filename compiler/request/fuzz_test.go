@@ -37,8 +37,9 @@ func FuzzParse(f *testing.F) {
 }
 
 var (
-	unsafePattern = regexp.MustCompile(Unsafe)
-	kindPatterns  = []struct {
+	unsafePattern   = regexp.MustCompile(Unsafe)
+	badQueryPattern = regexp.MustCompile(BadQuery)
+	kindPatterns    = []struct {
 		rule    Rule
 		kind    config.Kind
 		pattern *regexp.Regexp
@@ -72,6 +73,9 @@ func parseByPatterns(method, target string) Request {
 	case "/healthz":
 		return Request{Rule: RuleHealth}
 	}
+	if len(path) > MaxPath {
+		return Request{Rule: RuleNotFound}
+	}
 	for _, k := range kindPatterns {
 		m := k.pattern.FindStringSubmatch(path)
 		if m == nil {
@@ -85,6 +89,9 @@ func parseByPatterns(method, target string) Request {
 			r.Ref = m[2]
 		}
 		if k.rule == RuleTags || k.rule == RuleReferrers {
+			if len(query) > MaxQuery || badQueryPattern.MatchString(query) {
+				return Request{Rule: RuleUnsafePath}
+			}
 			r.Query = query
 		}
 		return r

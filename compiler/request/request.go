@@ -21,15 +21,40 @@ const (
 	Digest = `sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128}`
 	// Signature is a cosign signature or attestation tag.
 	Signature = `sha256-[a-f0-9]{64}\.(?:sig|att)`
-	// Address matches the client addresses the targets accept: a dotted
-	// quad without leading zeros, or IPv6 (an embedded IPv4 part likewise)
-	// without a zone. What it lets through is checked by each target's
-	// address parser.
-	Address = `(?:` + octet + `(?:\.` + octet + `){3}|[0-9A-Fa-f:]*:(?:` + octet + `(?:\.` + octet + `){3}|[0-9A-Fa-f:]*))`
+	// Address matches exactly the client addresses the rules accept, as
+	// Go's netip.ParseAddr does without a zone: a dotted quad without
+	// leading zeros, or IPv6 in RFC 3986's grammar (groups of one to four
+	// hex digits, one "::", an optional dotted quad in the last 32 bits).
+	Address = `(?:` + ipv4 + `|` + ipv6 + `)`
 	octet   = `(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])`
+	ipv4    = octet + `(?:\.` + octet + `){3}`
+	h16     = `[0-9A-Fa-f]{1,4}`
+	ls32    = `(?:` + h16 + `:` + h16 + `|` + ipv4 + `)`
+	ipv6    = `(?:(?:` + h16 + `:){6}` + ls32 +
+		`|::(?:` + h16 + `:){5}` + ls32 +
+		`|(?:` + h16 + `)?::(?:` + h16 + `:){4}` + ls32 +
+		`|(?:(?:` + h16 + `:){0,1}` + h16 + `)?::(?:` + h16 + `:){3}` + ls32 +
+		`|(?:(?:` + h16 + `:){0,2}` + h16 + `)?::(?:` + h16 + `:){2}` + ls32 +
+		`|(?:(?:` + h16 + `:){0,3}` + h16 + `)?::` + h16 + `:` + ls32 +
+		`|(?:(?:` + h16 + `:){0,4}` + h16 + `)?::` + ls32 +
+		`|(?:(?:` + h16 + `:){0,5}` + h16 + `)?::` + h16 +
+		`|(?:(?:` + h16 + `:){0,6}` + h16 + `)?::)`
 	// MaxName is the longest repository name accepted, as most clients
 	// limit names to 255 characters.
 	MaxName = 255
+	// MaxPath is the longest path rules 6 to 10 can match: the longest
+	// name followed by /manifests/ or /referrers/ and a sha512 digest.
+	// Targets refuse a longer path before trying the patterns, which
+	// bounds the work a backtracking engine can be made to do.
+	MaxPath = len("/v2/") + MaxName + len("/referrers/") + len("sha512:") + 128
+	// MaxQuery is the longest query rules 8 and 9 copy into a Location.
+	MaxQuery = 1024
+	// BadQuery matches a query that rules 8 and 9 must not copy into a
+	// Location: a byte outside RFC 3986's query characters (letters,
+	// digits, -._~!$&'()*+,;=:@/?), or a "%" not followed by two hex
+	// digits. It is a search, not an anchored match, so that no engine
+	// backtracks over a long query.
+	BadQuery = `[^A-Za-z0-9._~!$&\x27()*+,;=:@/?%-]|%(?:[^0-9A-Fa-f]|.[^0-9A-Fa-f]|.?$)`
 	// Unsafe matches a raw request target whose path could escape the
 	// repository prefix once decoded or normalised: any percent-encoding,
 	// an empty segment, or a dot segment.
@@ -83,12 +108,13 @@ type Request struct {
 	Query string
 }
 
-// Parse sorts a request by its method and raw request target (path and
-// query, as sent). It matches exactly what the patterns above match, but
-// by hand: it is on the proxy's hot path, where Go's regular expressions
-// would cost microseconds a request. FuzzParseMatchesPatterns holds the two
-// to each other.
+// Parse sorts a request by its method and raw request target in origin
+// form (path and query, as sent; see OriginForm). It matches exactly what
+// the patterns above match, but by hand: it is on the proxy's hot path,
+// where Go's regular expressions would cost microseconds a request.
+// FuzzParseMatchesPatterns holds the two to each other.
 func Parse(method, target string) Request {
+	// Methods are case-sensitive: "get" is not GET.
 	if method != "GET" && method != "HEAD" {
 		return Request{Rule: RuleMethod}
 	}
@@ -108,11 +134,66 @@ func Parse(method, target string) Request {
 	case "/healthz":
 		return Request{Rule: RuleHealth}
 	}
+	if len(path) > MaxPath {
+		return Request{Rule: RuleNotFound}
+	}
 	r := routed(path)
 	if r.Rule == RuleTags || r.Rule == RuleReferrers {
+		if !validQuery(query) {
+			return Request{Rule: RuleUnsafePath}
+		}
 		r.Query = query
 	}
 	return r
+}
+
+// OriginForm returns the path and query of a request target as the rules
+// read it. An origin-form target (/path?query) is returned as it is. An
+// absolute-form target (http://host/path?query) gives what follows its
+// authority, and "/" when that is empty or starts with a query or a
+// fragment. Anything else (the asterisk form, the authority form of
+// CONNECT, an empty target) is returned as it is, for the rules to answer
+// 404: it names no path.
+func OriginForm(target string) string {
+	if strings.HasPrefix(target, "/") {
+		return target
+	}
+	_, rest, ok := strings.Cut(target, "://")
+	if !ok {
+		return target
+	}
+	// The authority ends at the path, the query or the fragment.
+	i := strings.IndexAny(rest, "/?#")
+	switch {
+	case i < 0:
+		return "/"
+	case rest[i] == '/':
+		return rest[i:]
+	}
+	return "/" + rest[i:]
+}
+
+// validQuery reports whether rules 8 and 9 may copy a query into a
+// Location: at most MaxQuery bytes, none of which BadQuery matches.
+func validQuery(q string) bool {
+	if len(q) > MaxQuery {
+		return false
+	}
+	for i := 0; i < len(q); i++ {
+		switch c := q[i]; {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case strings.IndexByte("-._~!$&'()*+,;=:@/?", c) >= 0:
+		case c == '%' && i+2 < len(q) && isHex(q[i+1]) && isHex(q[i+2]):
+			i += 2
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
 }
 
 // unsafePath reports whether a raw path holds a percent-encoding, an empty

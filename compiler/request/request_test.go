@@ -1,6 +1,7 @@
 package request
 
 import (
+	"net/netip"
 	"regexp"
 	"strings"
 	"testing"
@@ -124,6 +125,26 @@ func TestParse(t *testing.T) {
 		{"tags trailing slash", "GET", "/v2/pause/tags/list/", Request{Rule: RuleNotFound}},
 		{"upper-case tags name", "GET", "/v2/PAUSE/tags/list", Request{Rule: RuleNotFound}},
 
+		// Rules 8 and 9 copy the query only if it is safe to: at most
+		// MaxQuery bytes of RFC 3986 query characters.
+		{"tags query of every allowed character", "GET", "/v2/pause/tags/list?aZ09-._~!$&'()*+,;=:@/?%2F",
+			Request{Rule: RuleTags, Kind: config.KindTags, Repo: "pause", Query: "aZ09-._~!$&'()*+,;=:@/?%2F"}},
+		{"tags query with a raw high byte", "GET", "/v2/pause/tags/list?n=\x80", Request{Rule: RuleUnsafePath}},
+		{"tags query with CR LF", "GET", "/v2/pause/tags/list?n=1\r\nX: y", Request{Rule: RuleUnsafePath}},
+		{"tags query with a space", "GET", "/v2/pause/tags/list?n=1 2", Request{Rule: RuleUnsafePath}},
+		{"tags query with a quote", "GET", "/v2/pause/tags/list?n=\"", Request{Rule: RuleUnsafePath}},
+		{"tags query with angle brackets", "GET", "/v2/pause/tags/list?a=<script>", Request{Rule: RuleUnsafePath}},
+		{"tags query with a backslash", "GET", "/v2/pause/tags/list?a=\\", Request{Rule: RuleUnsafePath}},
+		{"tags query with a bare percent", "GET", "/v2/pause/tags/list?a=%", Request{Rule: RuleUnsafePath}},
+		{"tags query with a short escape", "GET", "/v2/pause/tags/list?a=%4", Request{Rule: RuleUnsafePath}},
+		{"tags query with a non-hex escape", "GET", "/v2/pause/tags/list?a=%4g", Request{Rule: RuleUnsafePath}},
+		{"tags query of MaxQuery bytes", "GET", "/v2/pause/tags/list?" + strings.Repeat("a", MaxQuery),
+			Request{Rule: RuleTags, Kind: config.KindTags, Repo: "pause", Query: strings.Repeat("a", MaxQuery)}},
+		{"tags query over MaxQuery bytes", "GET", "/v2/pause/tags/list?" + strings.Repeat("a", MaxQuery+1), Request{Rule: RuleUnsafePath}},
+		{"referrers query with a raw byte", "GET", "/v2/pause/referrers/" + sha256 + "?a=\xff", Request{Rule: RuleUnsafePath}},
+		{"a manifest's query is not read", "GET", "/v2/pause/manifests/latest?a=<\xff>",
+			Request{Rule: RuleManifest, Kind: config.KindManifest, Repo: "pause", Ref: "latest"}},
+
 		// Rule 9.
 		{"referrers", "GET", "/v2/pause/referrers/" + sha256, Request{Rule: RuleReferrers, Kind: config.KindReferrers, Repo: "pause", Ref: sha256}},
 		{"referrers with query", "GET", "/v2/pause/referrers/" + sha512 + "?artifactType=application/vnd.x",
@@ -145,6 +166,12 @@ func TestParse(t *testing.T) {
 		{"name only", "GET", "/v2/pause", Request{Rule: RuleNotFound}},
 		{"unknown path", "GET", "/favicon.ico", Request{Rule: RuleNotFound}},
 		{"empty target", "GET", "", Request{Rule: RuleNotFound}},
+		{"asterisk", "GET", "*", Request{Rule: RuleNotFound}},
+		{"authority form", "GET", "example.com:443", Request{Rule: RuleNotFound}},
+		{"fragment alone", "GET", "#", Request{Rule: RuleNotFound}},
+		{"path of MaxPath characters", "GET", "/v2/" + strings.Repeat("a", MaxName) + "/referrers/" + sha512,
+			Request{Rule: RuleReferrers, Kind: config.KindReferrers, Repo: strings.Repeat("a", MaxName), Ref: sha512}},
+		{"path over MaxPath characters", "GET", "/v2/" + strings.Repeat("a/", 200) + "manifests/latest", Request{Rule: RuleNotFound}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -264,4 +291,103 @@ func TestUnsafeInPath(t *testing.T) {
 		}
 	}
 	walk("")
+}
+
+func TestOriginForm(t *testing.T) {
+	tests := []struct{ target, want string }{
+		{"/v2/x?y", "/v2/x?y"},
+		{"http://x/v2/%2e%2e/x", "/v2/%2e%2e/x"},
+		{"http://x/v2/tags/list?n=1", "/v2/tags/list?n=1"},
+		{"http://x?q=1", "/?q=1"},
+		{"http://x#/v2/pause/manifests/latest", "/#/v2/pause/manifests/latest"},
+		{"http://x", "/"},
+		{"*", "*"},
+		{"x/y", "x/y"},
+		{"", ""},
+		{"https://h:8/v2/?a=1", "/v2/?a=1"},
+	}
+	for _, tt := range tests {
+		if got := OriginForm(tt.target); got != tt.want {
+			t.Errorf("OriginForm(%q) = %q, want %q", tt.target, got, tt.want)
+		}
+	}
+}
+
+// TestBadQuery: on every query of up to three bytes drawn from each byte
+// value's class, BadQuery (the pattern the targets use) refuses exactly
+// what validQuery refuses.
+func TestBadQuery(t *testing.T) {
+	bad := regexp.MustCompile(BadQuery)
+	for b := range 256 {
+		q := "a" + string([]byte{byte(b)}) + "a"
+		if got, want := bad.MatchString(q), !validQuery(q); got != want {
+			t.Errorf("byte %#02x: BadQuery %v, validQuery refuses %v", b, got, want)
+		}
+	}
+	const alphabet = "%a4g\n \x80"
+	var walk func(q string)
+	walk = func(q string) {
+		if got, want := bad.MatchString(q), !validQuery(q); got != want {
+			t.Fatalf("%q: BadQuery %v, validQuery refuses %v", q, got, want)
+		}
+		if len(q) < 4 {
+			for i := 0; i < len(alphabet); i++ {
+				walk(q + alphabet[i:i+1])
+			}
+		}
+	}
+	walk("")
+}
+
+// TestAddress: Address accepts exactly what netip.ParseAddr accepts
+// without a zone, on hand-picked forms and on every string of up to five
+// characters from an alphabet that makes addresses.
+func TestAddress(t *testing.T) {
+	full := regexp.MustCompile(`^` + Address + `$`)
+	check := func(s string) {
+		t.Helper()
+		addr, err := netip.ParseAddr(s)
+		want := err == nil && addr.Zone() == ""
+		if got := full.MatchString(s); got != want {
+			t.Errorf("Address matching %q = %v, netip says %v", s, got, want)
+		}
+	}
+	for _, s := range []string{
+		"1.2.3.4", "255.255.255.255", "256.1.1.1", "01.2.3.4", "1.2.3", "1.2.3.4.5", "1.2.3.04",
+		"::", "::1", "1::", "2600:1f18::1", ":2600:1f18::1", "2600:1f18::1:", ":2600:1f18:0:0:0:0:0:1",
+		"2600:1f18::1::", "2600:1f18:::1", "12345::1", "2600:1f18::g", "2600:1f18:0:0:0:0:0:1:2",
+		"2600:1f18:0:0:0:0:0:1", "1:2:3:4:5:6:7::", "::2:3:4:5:6:7:8", "1::3:4:5:6:7:8", "1:2:3:4:5:6::8",
+		"::ffff:1.2.3.4", "::FFFF:1.2.3.4", "::1.2.3.4", "1:2:3:4:5:6:1.2.3.4", "1:2:3:4:5:6:7:1.2.3.4",
+		"1::1.2.3.4", "::ffff:01.2.3.4", "2600:01f18::1", "2600:0000:0000::0001", "fe80::1%eth0", "[::1]",
+		"1.2.3.4:80", "", " 1.2.3.4", "1.2.3.4 ",
+	} {
+		check(s)
+	}
+	const alphabet = "0f:.1"
+	var walk func(s string)
+	walk = func(s string) {
+		check(s)
+		if len(s) < 5 {
+			for i := 0; i < len(alphabet); i++ {
+				walk(s + alphabet[i:i+1])
+			}
+		}
+	}
+	walk("")
+	for i := range 2000 {
+		// Eight groups, some dropped, some joined by "::".
+		var b strings.Builder
+		for g := range 8 {
+			if i>>g&1 == 1 {
+				continue
+			}
+			if b.Len() > 0 || i%3 == 0 {
+				b.WriteString(":")
+			}
+			b.WriteString(strings.Repeat("a", 1+(i+g)%5))
+		}
+		check(b.String())
+		check("::" + b.String())
+		check(b.String() + "::")
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -30,6 +31,10 @@ type Config struct {
 	Concurrency int
 	// Progress, if set, is called after each probe with the number done.
 	Progress func(done, total int)
+	// Target names the target verified (nginx, proxy, varnish, ...), whose
+	// recorded parser refusals of corpus requests are then allowed; "" for
+	// any target's.
+	Target string
 }
 
 // Answer is what a target answered: the parts verify compares.
@@ -52,6 +57,10 @@ type Report struct {
 	Probes     int        `json:"probes"`
 	Addresses  int        `json:"addresses"`
 	Mismatches []Mismatch `json:"mismatches"`
+	// Corpus counts the conformance corpus's requests, and CorpusMismatches
+	// lists those answered otherwise than the rules allow.
+	Corpus           int            `json:"corpus"`
+	CorpusMismatches []CaseMismatch `json:"corpus_mismatches"`
 }
 
 // Run sends every probe to the endpoint and compares the answers.
@@ -62,7 +71,7 @@ func Run(ctx context.Context, cfg Config) Report {
 		Transport:     &http.Transport{Proxy: nil, MaxIdleConnsPerHost: max(cfg.Concurrency, 1)},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
-	mirrors := &mirrorState{client: client, known: map[string]bool{}}
+	mirrors := newMirrorState()
 	report := Report{Probes: len(probes), Addresses: countAddresses(probes)}
 
 	var mu sync.Mutex
@@ -94,6 +103,7 @@ func Run(ctx context.Context, cfg Config) Report {
 	close(work)
 	wg.Wait()
 	sortMismatches(report.Mismatches)
+	report.Corpus, report.CorpusMismatches = runCorpus(ctx, cfg, mirrors)
 	return report
 }
 
@@ -123,6 +133,12 @@ func send(ctx context.Context, client *http.Client, cfg Config, pr Probe, want A
 	}
 	defer resp.Body.Close()
 	io.Copy(io.Discard, resp.Body)
+	return answerFrom(resp, want)
+}
+
+// answerFrom reads the parts of an answer verify compares: the status, the
+// Location and the headers want requires.
+func answerFrom(resp *http.Response, want Answer) Answer {
 	a := Answer{Status: resp.StatusCode, Location: resp.Header.Get("Location")}
 	for name := range want.Headers {
 		if a.Headers == nil {
@@ -144,6 +160,14 @@ type mirrorState struct {
 	client *http.Client
 	mu     sync.Mutex
 	known  map[string]bool
+}
+
+func newMirrorState() *mirrorState {
+	return &mirrorState{client: &http.Client{
+		Timeout:       30 * time.Second,
+		Transport:     &http.Transport{Proxy: nil},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}, known: map[string]bool{}}
 }
 
 func (m *mirrorState) exists(ctx context.Context, url string) bool {
@@ -191,24 +215,45 @@ func WriteText(w io.Writer, p *plan.Plan, r Report, oracle []OracleMismatch) {
 		}
 		fmt.Fprintf(w, "  want %s\n  got  %s\n", describe(m.Want), describe(m.Got))
 	}
+	for _, m := range r.CorpusMismatches {
+		fmt.Fprintf(w, "CORPUS MISMATCH %s\n  %s\n  want %s", m.Case, m.Request, describe(m.Want))
+		if m.Refusable {
+			fmt.Fprint(w, " or any 4xx")
+		}
+		fmt.Fprintf(w, "\n  got  %s\n", describe(m.Got))
+	}
 	for _, m := range oracle {
 		fmt.Fprintf(w, "TABLE MISMATCH %s: plan says %s, cidranger over the feeds says %s (prefix %s)\n",
 			m.Addr, m.Plan, m.Oracle, m.Prefix)
 	}
-	fmt.Fprintf(w, "verify: %d probes from %d addresses, %d mismatches; table check: %d mismatches\n",
-		r.Probes, r.Addresses, len(r.Mismatches), len(oracle))
+	fmt.Fprintf(w, "verify: %d probes from %d addresses, %d mismatches; corpus: %d requests, %d mismatches; table check: %d mismatches\n",
+		r.Probes, r.Addresses, len(r.Mismatches), r.Corpus, len(r.CorpusMismatches), len(oracle))
+}
+
+// printable returns s as it is, or quoted when it holds a byte that is not
+// printable ASCII: a target's answer must not write to the terminal.
+func printable(s string) string {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return strconv.Quote(s)
+		}
+	}
+	return s
 }
 
 func describe(a Answer) string {
 	if a.Err != "" {
 		return "error: " + a.Err
 	}
+	if a.Status == statusHTTP09 {
+		return "an HTTP/0.9 answer (no status line)"
+	}
 	s := fmt.Sprint(a.Status)
 	if a.Location != "" {
-		s += " " + a.Location
+		s += " " + printable(a.Location)
 	}
 	for _, name := range slices.Sorted(maps.Keys(a.Headers)) {
-		s += fmt.Sprintf(" [%s: %s]", name, a.Headers[name])
+		s += fmt.Sprintf(" [%s: %s]", name, printable(a.Headers[name]))
 	}
 	return s
 }

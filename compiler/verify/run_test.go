@@ -221,6 +221,12 @@ func TestWriteText(t *testing.T) {
 				Got:   Answer{Status: 200},
 			},
 		},
+		Corpus: 600,
+		CorpusMismatches: []CaseMismatch{
+			{Case: "query byte 0x80", Request: `"GET /v2/x/tags/list?a=\x80 HTTP/1.1\r\n\r\n"`, Want: Answer{Status: 404}, Refusable: true,
+				Got: Answer{Status: 307, Location: "https://a.example/v2/x/tags/list?a=\x80"}},
+			{Case: "path byte 0x0a", Request: `"GET /v2/\n HTTP/1.1\r\n\r\n"`, Want: Answer{Status: 404}, Got: Answer{Status: statusHTTP09}},
+		},
 	}
 	oracle := []OracleMismatch{{Addr: netip.MustParseAddr("10.0.0.7"), Plan: "east", Oracle: "default", Prefix: "10.0.0.0/24"}}
 	var b strings.Builder
@@ -237,8 +243,16 @@ MISMATCH GET /v2/_catalog (catalog)
   X-Forwarded-For: 10.0.0.5, 127.0.0.1
   want 404
   got  200
+CORPUS MISMATCH query byte 0x80
+  "GET /v2/x/tags/list?a=\x80 HTTP/1.1\r\n\r\n"
+  want 404 or any 4xx
+  got  307 "https://a.example/v2/x/tags/list?a=\x80"
+CORPUS MISMATCH path byte 0x0a
+  "GET /v2/\n HTTP/1.1\r\n\r\n"
+  want 404
+  got  an HTTP/0.9 answer (no status line)
 TABLE MISMATCH 10.0.0.7: plan says east, cidranger over the feeds says default (prefix 10.0.0.0/24)
-verify: 10 probes from 2 addresses, 3 mismatches; table check: 1 mismatches
+verify: 10 probes from 2 addresses, 3 mismatches; corpus: 600 requests, 2 mismatches; table check: 1 mismatches
 `
 	if b.String() != want {
 		t.Errorf("WriteText =\n%s\nwant\n%s", b.String(), want)
@@ -251,7 +265,7 @@ verify: 10 probes from 2 addresses, 3 mismatches; table check: 1 mismatches
 	const wantPeer = `MISMATCH GET /v2/_catalog (catalog)
   want 404
   got  200
-verify: 1 probes from 1 addresses, 1 mismatches; table check: 0 mismatches
+verify: 1 probes from 1 addresses, 1 mismatches; corpus: 0 requests, 0 mismatches; table check: 0 mismatches
 `
 	if b.String() != wantPeer {
 		t.Errorf("WriteText in peer mode =\n%s\nwant\n%s", b.String(), wantPeer)

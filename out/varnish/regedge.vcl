@@ -6659,6 +6659,21 @@ sub regedge_blob_site {
     }
 }
 
+# Rules 8 and 9: the query a Location keeps, "?" and all, in X-Regedge-Query:
+# at most 1024 bytes of RFC 3986 query characters, else 404. The length is
+# checked before the query is copied into the workspace.
+sub regedge_query {
+    if (req.url ~ "^[^?]*\?.{1025}") {
+        return (synth(404));
+    }
+    if (req.url ~ "\?.") {
+        set req.http.X-Regedge-Query = "?" + regsub(req.url, "^[^?]*\?", "");
+        if (req.http.X-Regedge-Query ~ "[^A-Za-z0-9._~!$&\x27()*+,;=:@/?%-]|%(?:[^0-9A-Fa-f]|.[^0-9A-Fa-f]|.?$)") {
+            return (synth(404));
+        }
+    }
+}
+
 # Rule 10: the site's blob URL in X-Regedge-Location, and the
 # mirror request that checks it.
 sub regedge_site {
@@ -6866,6 +6881,7 @@ sub vcl_recv {
     # Only this VCL sets regedge's headers.
     unset req.http.X-Regedge-Answer;
     unset req.http.X-Regedge-Path;
+    unset req.http.X-Regedge-Query;
     unset req.http.X-Regedge-Ref;
     unset req.http.X-Regedge-List;
     unset req.http.X-Regedge-Client;
@@ -6879,13 +6895,42 @@ sub vcl_recv {
     if (req.method != "GET" && req.method != "HEAD") {
         return (synth(405));
     }
-    # Rule 2: req.url is the raw target, as the client sent it, less any
-    # #fragment, which is no part of it.
-    set req.url = regsub(req.url, "#.*$", "");
-    if (req.url ~ "^[^?]*(?:%|//|/\.\.?(?:[/?]|$))") {
+    # req.url is the target as the client sent it, except that varnishd
+    # reads an absolute-form http:// target's authority up to its first
+    # "/" into Host. A Host holding "?" or "#" is refused, as HTTP/1.1
+    # says: it may be such an authority, which ended before that "/".
+    if (req.http.Host ~ "[?#]") {
+        return (synth(400));
+    }
+    # Any other absolute-form target (http://host/path) is read as what
+    # follows its authority; a target of no other form names no path
+    # (rule 12).
+    if (req.url !~ "^/") {
+        if (req.url !~ "^[A-Za-z][A-Za-z0-9+.-]*://") {
+            return (synth(404));
+        }
+        set req.http.X-Regedge-Path = regsub(req.url, "^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*", "");
+        if (req.http.X-Regedge-Path ~ "^/") {
+            set req.url = req.http.X-Regedge-Path;
+        } else {
+            set req.url = "/" + req.http.X-Regedge-Path;
+        }
+    }
+    # A #fragment is no part of the target.
+    if (req.url ~ "#") {
+        set req.url = regsub(req.url, "#.*$", "");
+    }
+    # Rule 12: no request of rules 6 to 10 has a path over 405 characters.
+    # A longer one is refused before any pattern runs, which bounds the
+    # work (pcre2_match_limit) and the workspace a request can take.
+    if (req.url ~ "^[^?]{406}") {
         return (synth(404));
     }
     set req.http.X-Regedge-Path = regsub(req.url, "\?.*$", "");
+    # Rule 2.
+    if (req.http.X-Regedge-Path ~ "%|//|/\.\.?(?:/|$)") {
+        return (synth(404));
+    }
 
     # Rules 3 and 4: the registry's own pages.
     if (req.http.X-Regedge-Path == "/") {
@@ -6933,12 +6978,10 @@ sub vcl_recv {
         if (regsub(req.http.X-Regedge-Path, "^/v2/(?<regedge_repo>[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*)/tags/list$", "\1") ~ "^.{256}") {
             return (synth(404));
         }
+        call regedge_query;
         call regedge_label;
         call regedge_tags_upstream;
-        set req.http.X-Regedge-Location = req.http.X-Regedge-Upstream + regsub(req.http.X-Regedge-Path, "^/v2/(?<regedge_repo>[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*)/tags/list$", "/\1/tags/list");
-        if (req.url ~ "\?.") {
-            set req.http.X-Regedge-Location = req.http.X-Regedge-Location + "?" + regsub(req.url, "^[^?]*\?", "");
-        }
+        set req.http.X-Regedge-Location = req.http.X-Regedge-Upstream + regsub(req.http.X-Regedge-Path, "^/v2/(?<regedge_repo>[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*)/tags/list$", "/\1/tags/list") + req.http.X-Regedge-Query;
         return (synth(307));
     }
     # Rule 9: referrers, with their query.
@@ -6946,12 +6989,10 @@ sub vcl_recv {
         if (regsub(req.http.X-Regedge-Path, "^/v2/(?<regedge_repo>[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*)/referrers/(?<regedge_ref>sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$", "\1") ~ "^.{256}") {
             return (synth(404));
         }
+        call regedge_query;
         call regedge_label;
         call regedge_referrers_upstream;
-        set req.http.X-Regedge-Location = req.http.X-Regedge-Upstream + regsub(req.http.X-Regedge-Path, "^/v2/(?<regedge_repo>[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*)/referrers/(?<regedge_ref>sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$", "/\1/referrers/\2");
-        if (req.url ~ "\?.") {
-            set req.http.X-Regedge-Location = req.http.X-Regedge-Location + "?" + regsub(req.url, "^[^?]*\?", "");
-        }
+        set req.http.X-Regedge-Location = req.http.X-Regedge-Upstream + regsub(req.http.X-Regedge-Path, "^/v2/(?<regedge_repo>[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*)/referrers/(?<regedge_ref>sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$", "/\1/referrers/\2") + req.http.X-Regedge-Query;
         return (synth(307));
     }
     # Rule 10: blobs.
@@ -7004,6 +7045,7 @@ sub vcl_backend_fetch {
     unset bereq.http.X-Forwarded-For;
     unset bereq.http.X-Regedge-Answer;
     unset bereq.http.X-Regedge-Path;
+    unset bereq.http.X-Regedge-Query;
     unset bereq.http.X-Regedge-Ref;
     unset bereq.http.X-Regedge-List;
     unset bereq.http.X-Regedge-Client;

@@ -7,8 +7,14 @@
 const INFO_URL = "https://github.com/kubernetes/registry.k8s.io";
 const PRIVACY_URL = "https://www.linuxfoundation.org/privacy-policy/";
 
-// Rule 2: raw targets whose path could escape the repository prefix.
-const UNSAFE = /^[^?]*(?:%|\/\/|\/\.\.?(?:[\/?]|$))/;
+// Rule 2: raw paths that could escape the repository prefix.
+const UNSAFE_PATH = /%|\/\/|\/\.\.?(?:\/|$)/;
+// Rule 12: no request of rules 6 to 10 has a longer path.
+const MAX_PATH = 405;
+// Rules 8 and 9: a query copied into a Location is at most MAX_QUERY bytes
+// that BAD_QUERY does not match.
+const MAX_QUERY = 1024;
+const BAD_QUERY = /[^A-Za-z0-9._~!$&\x27()*+,;=:@\/?%-]|%(?:[^0-9A-Fa-f]|.[^0-9A-Fa-f]|.?$)/;
 
 // Rules 6 to 10, tried in order. Rule 12: longer repository names.
 const ROUTES = [
@@ -228,15 +234,19 @@ export default {
     if (request.method !== "GET" && request.method !== "HEAD") {
       return status(405, "Method Not Allowed\n");
     }
-    // Rule 2, on the target as the client sent it: new URL() would
-    // resolve dot segments first.
-    const target = rawTarget(request.url);
-    if (UNSAFE.test(target)) {
-      return status(404, "Not Found\n");
+    // The target as the client sent it: new URL() would resolve dot
+    // segments first.
+    const target = rawTarget(request);
+    if (target === null) {
+      return status(400, "Bad Request\n");
     }
     const q = target.indexOf("?");
     const path = q < 0 ? target : target.slice(0, q);
     const query = q < 0 ? "" : target.slice(q + 1);
+    // Rule 2.
+    if (UNSAFE_PATH.test(path)) {
+      return status(404, "Not Found\n");
+    }
     switch (path) {
       case "/": // Rule 3.
         return redirect(INFO_URL);
@@ -250,6 +260,10 @@ export default {
       case "/healthz": // Rule 11.
         return new Response("ok\n", { headers: { "Content-Type": "text/plain" } });
     }
+    // Rule 12, before any pattern is tried.
+    if (path.length > MAX_PATH) {
+      return status(404, "Not Found\n");
+    }
     for (const route of ROUTES) {
       const m = route.pattern.exec(path);
       if (m === null) {
@@ -257,6 +271,9 @@ export default {
       }
       const repo = m.groups.regedge_repo;
       if (repo.length > MAX_NAME) {
+        break;
+      }
+      if ((route.kind === "tags" || route.kind === "referrers") && (query.length > MAX_QUERY || BAD_QUERY.test(query))) {
         break;
       }
       const label = LABELS[clientLabel(request)];
@@ -276,6 +293,14 @@ export default {
     // Rule 12.
     return status(404, "Not Found\n");
   },
+
+  // A CONNECT request reaches connect() instead of fetch(). workerd has
+  // answered it with 200 by then, and Cloudflare never passes one on:
+  // closing the tunnel at once is all that is left to do. Without this
+  // handler workerd would answer 500.
+  connect(socket) {
+    socket.close();
+  },
 };
 
 function status(code, text) {
@@ -286,11 +311,46 @@ function redirect(location) {
   return new Response(null, { status: 307, headers: { Location: location } });
 }
 
-// rawTarget returns the path and query of a request URL, which the runtime
-// passes on as the client sent them.
-function rawTarget(url) {
-  const start = url.indexOf("/", url.indexOf("://") + 3);
-  return start < 0 ? "/" : url.slice(start);
+// rawTarget returns the request's target as its request line had it, less
+// any #fragment (which the runtime drops), or null when that cannot be
+// told. workerd, as workerd.capnp runs it, passes the target on as the
+// URL. Cloudflare passes a URL whose authority is the zone's host. A
+// runtime that built the authority from the Host header would let a
+// client fill it with a path, so a Host that is not a host (RFC 3986's
+// reg-name characters, a port, an IPv6 literal) is refused. An absolute
+// URL gives what follows its authority, as an absolute-form target does
+// on every target: "/" when that is empty.
+function rawTarget(request) {
+  const url = request.url;
+  const start = url.indexOf("://") + 3;
+  if (start < 3) {
+    return url;
+  }
+  const host = request.headers.get("Host");
+  if (host !== null && !HOST.test(host)) {
+    return null;
+  }
+  const end = authorityEnd(url, start);
+  if (end === url.length) {
+    return "/";
+  }
+  return url[end] === "/" ? url.slice(end) : "/" + url.slice(end);
+}
+
+const HOST = /^[A-Za-z0-9._~:\[\]-]*$/;
+
+// authorityEnd returns where the authority that starts at start ends: at
+// the path, the query or the fragment.
+function authorityEnd(url, start) {
+  const end = url.slice(start).search(/[/?#]/);
+  return end < 0 ? url.length : start + end;
+}
+
+// cacheOrigin is the origin of the Cache API keys: the URL's own, or a
+// placeholder when the runtime passes the target alone.
+function cacheOrigin(url) {
+  const start = url.indexOf("://") + 3;
+  return start < 3 ? "http://localhost" : url.slice(0, authorityEnd(url, start));
 }
 
 async function blobLocation(label, upstream, digest, request, ctx) {
@@ -326,7 +386,7 @@ async function exists(url, request, ctx) {
     }
     let check = checks.get(url);
     if (check === undefined || now - check.started >= CHECK.timeoutMs) {
-      const key = new URL(request.url).origin + "/.regedge/exists/" + encodeURIComponent(url);
+      const key = cacheOrigin(request.url) + "/.regedge/exists/" + encodeURIComponent(url);
       check = { started: now, present: ask(url, key, ctx) };
       checks.set(url, check);
       check.present.finally(() => {
@@ -439,7 +499,8 @@ function clientLabel(request) {
   if (i < 0) {
     return DEFAULT_LABEL;
   }
-  const entry = entries[i].replace(/^[\t\n\v\f\r ]+|[\t\n\v\f\r ]+$/g, "");
+  // Only the blanks every target trims: spaces and tabs.
+  const entry = entries[i].replace(/^[\t ]+|[\t ]+$/g, "");
   for (let j = 0; j < entry.length; j++) {
     const c = entry[j];
     if (c === ".") {

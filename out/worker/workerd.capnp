@@ -8,7 +8,9 @@ const config :Workerd.Config = (
     # The existence check's HEAD requests go here, and nowhere else.
     (name = "sites", network = (allow = ["public"], tlsOptions = (trustBrowserCas = true))),
   ],
-  sockets = [(name = "http", address = "*:8080", http = (), service = "regedge")],
+  # The proxy style hands the Worker the request line's target as its URL,
+  # so that no Host header can become part of it.
+  sockets = [(name = "http", address = "*:8080", http = (style = proxy), service = "regedge")],
 );
 
 const regedge :Workerd.Worker = (

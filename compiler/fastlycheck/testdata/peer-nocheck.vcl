@@ -91,6 +91,14 @@ sub regedge_label_recv {
     }
 }
 
+# Rules 8 and 9: a query copied into a Location is at most 1024 bytes of
+# RFC 3986 query characters, else 404.
+sub regedge_query_recv {
+    if (std.strlen(req.url.qs) > 1024 || req.url.qs ~ "[^A-Za-z0-9._~!$&\x27()*+,;=:@/?%25-]|%25(?:[^0-9A-Fa-f]|.[^0-9A-Fa-f]|.?$)") {
+        error 604 "Not Found";
+    }
+}
+
 sub vcl_recv {
 #FASTLY recv
     declare local var.repo STRING;
@@ -116,6 +124,11 @@ sub vcl_recv {
     }
     # Rule 2: raw paths that could escape the repository prefix.
     if (req.url ~ "^[^?]*(?:%25|//|/\.\.?(?:[/?]|$))") {
+        error 604 "Not Found";
+    }
+    # Rule 12: no request of rules 6 to 10 has a path over 405 characters;
+    # a longer one is refused before the patterns are tried.
+    if (std.strlen(req.url.path) > 405) {
         error 604 "Not Found";
     }
     # Rules 3 and 4: the registry's own pages.
@@ -164,6 +177,7 @@ sub vcl_recv {
         if (std.strlen(var.repo) > 255) {
             error 604 "Not Found";
         }
+        call regedge_query_recv;
         set req.http.X-Regedge-Location = table.lookup(regedge_tags_upstream, req.http.X-Regedge-Label, "") "/" var.repo "/tags/list";
         if (req.url.qs != "") {
             set req.http.X-Regedge-Location = req.http.X-Regedge-Location "?" req.url.qs;
@@ -177,6 +191,7 @@ sub vcl_recv {
         if (std.strlen(var.repo) > 255) {
             error 604 "Not Found";
         }
+        call regedge_query_recv;
         set req.http.X-Regedge-Location = table.lookup(regedge_referrers_upstream, req.http.X-Regedge-Label, "") "/" var.repo "/referrers/" var.ref;
         if (req.url.qs != "") {
             set req.http.X-Regedge-Location = req.http.X-Regedge-Location "?" req.url.qs;

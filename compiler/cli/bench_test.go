@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -33,12 +34,20 @@ func BenchmarkNginxLoad(b *testing.B) {
 	if err != nil {
 		b.Skip("nginx is not installed")
 	}
-	out := filepath.Join(b.TempDir(), "out")
-	if err := exec.Command(bin, "build", "-out", out).Run(); err != nil {
+	dir := b.TempDir()
+	// nginx -t creates its temp folders, under a state folder of its own.
+	state := filepath.Join(dir, "nginx-state")
+	if err := os.Mkdir(state, 0o755); err != nil {
 		b.Fatal(err)
 	}
+	override := filepath.Join(dir, "override.hcl")
+	writeFile(b, override, fmt.Sprintf("nginx {\n  state_dir = %q\n}\n", state))
+	out := filepath.Join(dir, "out")
+	if msg, err := exec.Command(bin, "build", "-override", override, "-out", out).CombinedOutput(); err != nil {
+		b.Fatalf("regedge build: %v\n%s", err, msg)
+	}
 	for b.Loop() {
-		cmd := exec.Command(nginx, "-q", "-t", "-p", filepath.Join(out, "nginx"), "-c", "nginx.conf", "-e", "stderr")
+		cmd := exec.Command(nginx, "-q", "-t", "-c", filepath.Join(out, "nginx", "nginx.conf"), "-e", "stderr")
 		if msg, err := cmd.CombinedOutput(); err != nil {
 			b.Fatalf("%v\n%s", err, msg)
 		}

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -17,10 +18,11 @@ func runBuild(args []string, stdout, stderr io.Writer) int {
 	var pf policyFlags
 	pf.register(fs)
 	out := fs.String("out", "out", "output `DIR`, replaced as a whole")
+	force := fs.Bool("force", false, "replace DIR even if it is not empty and regedge build did not write it")
 	if fs.Parse(args) != nil || fs.NArg() != 0 {
 		return 2
 	}
-	plans, diags := pf.plans(stderr)
+	plans, diags, inputs := pf.load(stderr)
 	if plans == nil {
 		return 1
 	}
@@ -38,8 +40,16 @@ func runBuild(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	files = append(files, render.File{Path: "REPORT.md", Data: report.Write(plans, files, diags)})
-	if err := outdir.Replace(*out, files); err != nil {
-		fmt.Fprintf(stderr, "regedge: writing %s: %v\n", *out, err)
+	if err := outdir.Replace(*out, files, outdir.Options{Force: *force, Inputs: inputs}); err != nil {
+		fmt.Fprintf(stderr, "regedge: %v\n", err)
+		var refused *outdir.RefusedError
+		if errors.As(err, &refused) {
+			hint := "Name another folder with -out (-force does not change this)."
+			if refused.Forcible {
+				hint = "A build deletes everything in its output folder: name another folder with -out, or add -force to replace this one."
+			}
+			fmt.Fprintf(stderr, "regedge: %s\n", hint)
+		}
 		return 1
 	}
 	return 0

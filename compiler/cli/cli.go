@@ -14,7 +14,7 @@ type command struct {
 }
 
 var commands = []command{
-	{"build", "build [-policy FILE] [-override FILE] [-out DIR]", runBuild},
+	{"build", "build [-policy FILE] [-override FILE] [-out DIR] [-force]", runBuild},
 	{"check", "check [-policy FILE] [-override FILE] [-strict]", runCheck},
 	{"diff", "diff -old PATH -new PATH [-deployment NAME]", runDiff},
 	{"feeds", "feeds update [-policy FILE] [-override FILE] [-timeout D] [-max-shrink F]", runFeeds},

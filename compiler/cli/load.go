@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -51,10 +52,24 @@ func (p *policyFlags) path() string {
 // plans loads the policy and its feeds and builds one plan per deployment.
 // It prints every diagnostic to stderr and returns nil plans on errors.
 func (p *policyFlags) plans(stderr io.Writer) ([]*plan.Plan, hcl.Diagnostics) {
+	plans, diags, _ := p.load(stderr)
+	return plans, diags
+}
+
+// load is plans that also returns the files it read from disk: the
+// policy, the override and the feeds, sorted.
+func (p *policyFlags) load(stderr io.Writer) ([]*plan.Plan, hcl.Diagnostics, []string) {
 	loader := config.NewLoader(reader{})
 	plans, diags := pipeline.Plans(loader, p.path(), p.override)
 	diag.Write(stderr, loader.Files(), diags)
-	return plans, diags
+	var read []string
+	for name := range loader.Files() {
+		if !strings.HasPrefix(name, embeddedPrefix) {
+			read = append(read, name)
+		}
+	}
+	slices.Sort(read)
+	return plans, diags, read
 }
 
 // chooseDeployment returns the policy's plan of the named deployment. A

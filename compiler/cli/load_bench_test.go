@@ -93,6 +93,10 @@ func BenchmarkLoad(b *testing.B) {
 	b.Cleanup(mirror.Close)
 
 	nginxPort := freePort(b)
+	state := filepath.Join(dir, "nginx-state")
+	if err := os.Mkdir(state, 0o755); err != nil {
+		b.Fatal(err)
+	}
 	override := filepath.Join(dir, "override.hcl")
 	writeFile(b, override, fmt.Sprintf(`upstream "artifact-registry" {
   endpoint = %q
@@ -107,8 +111,9 @@ nginx {
   listen           = ["127.0.0.1:%s"]
   worker_processes = "1"
   resolver         = []
+  state_dir        = %q
 }
-`, loadUpstream, mirror.URL, mirror.URL, nginxPort))
+`, loadUpstream, mirror.URL, mirror.URL, nginxPort, state))
 	out := filepath.Join(dir, "out")
 	if msg, err := exec.Command(bin, "build", "-override", override, "-out", out).CombinedOutput(); err != nil {
 		b.Fatalf("regedge build: %v\n%s", err, msg)
@@ -122,11 +127,11 @@ nginx {
 	writeFile(b, filepath.Join(ceilingPrefix, "nginx.conf"), fmt.Sprintf(ceilingConf, ceilingPort, ceilingLocation))
 
 	proxyPort := freePort(b)
-	nginxArgs := func(prefix string) []string {
-		return []string{"-p", prefix, "-c", "nginx.conf", "-e", "stderr", "-g", "daemon off; user root;"}
+	nginxArgs := func(conf ...string) []string {
+		return append(conf, "-e", "stderr", "-g", "daemon off; user root;")
 	}
-	generated := startServer(b, "nginx-generated", nginxPort, nil, nginx, nginxArgs(filepath.Join(out, "nginx"))...)
-	ceiling := startServer(b, "nginx-ceiling", ceilingPort, nil, nginx, nginxArgs(ceilingPrefix)...)
+	generated := startServer(b, "nginx-generated", nginxPort, nil, nginx, nginxArgs("-c", filepath.Join(out, "nginx", "nginx.conf"))...)
+	ceiling := startServer(b, "nginx-ceiling", ceilingPort, nil, nginx, nginxArgs("-p", ceilingPrefix, "-c", "nginx.conf")...)
 	proxy := startServer(b, "proxy", proxyPort, []string{"GOMAXPROCS=1"},
 		bin, "serve", "-override", override, "-listen", "127.0.0.1:"+proxyPort)
 

@@ -121,6 +121,8 @@ type nginxBlock struct {
 	ListenRange     hcl.Range `hcl:"listen,attr_value_range"`
 	WorkersRange    hcl.Range `hcl:"worker_processes,attr_value_range"`
 	ResolverRange   hcl.Range `hcl:"resolver,attr_value_range"`
+	StateDir        string    `hcl:"state_dir,optional"`
+	StateDirRange   hcl.Range `hcl:"state_dir,attr_value_range"`
 }
 
 // defaultBlobPath is where registry.k8s.io's mirrors keep blobs.
@@ -448,7 +450,7 @@ func (d *decoder) route(name string, b *hcl.Block) {
 }
 
 func (d *decoder) nginx(b *hcl.Block) {
-	n := Nginx{Listen: defaultListen, WorkerProcesses: "auto"}
+	n := Nginx{Listen: defaultListen, WorkerProcesses: "auto", StateDir: defaultStateDir}
 	if b != nil {
 		var nb nginxBlock
 		if d.decodeBody(b.Body, d.ctx, &nb) {
@@ -459,6 +461,10 @@ func (d *decoder) nginx(b *hcl.Block) {
 				n.WorkerProcesses = nb.WorkerProcesses
 			}
 			n.Resolver = nb.Resolver
+			if nb.StateDir != "" {
+				n.StateDir = nb.StateDir
+				d.checkStateDir(n.StateDir, nb.StateDirRange)
+			}
 			for _, l := range n.Listen {
 				if !listenPattern.MatchString(l) {
 					d.errorf(nb.ListenRange, "Invalid listen address", "The address %q is not a port, address:port or [ipv6]:port.", l)

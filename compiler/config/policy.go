@@ -139,6 +139,8 @@ type Nginx struct {
 	Listen          []string
 	WorkerProcesses string
 	Resolver        []string
+	// StateDir holds what nginx writes: pid file, temp files, cache.
+	StateDir string
 }
 
 // Kind is a request kind a route can match.

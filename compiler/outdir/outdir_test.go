@@ -11,7 +11,8 @@ import (
 )
 
 // snapshot returns every file and folder under dir as "path" for folders
-// (with a trailing slash) and "path=contents" for files, sorted.
+// (with a trailing slash), "path=contents" for files and "path->target"
+// for symbolic links, sorted.
 func snapshot(t *testing.T, dir string) []string {
 	t.Helper()
 	var out []string
@@ -24,6 +25,11 @@ func snapshot(t *testing.T, dir string) []string {
 		if d.IsDir() {
 			out = append(out, rel+"/")
 			return nil
+		}
+		if d.Type()&fs.ModeSymlink != 0 {
+			target, err := os.Readlink(path)
+			out = append(out, rel+"->"+target)
+			return err
 		}
 		data, err := os.ReadFile(path)
 		if err != nil {
@@ -38,6 +44,9 @@ func snapshot(t *testing.T, dir string) []string {
 	slices.Sort(out)
 	return out
 }
+
+// marked is the marker file as snapshot lists it.
+var marked = Marker + "=" + string(markerText)
 
 // names lists the entries of a folder.
 func names(t *testing.T, dir string) []string {
@@ -62,10 +71,10 @@ func TestReplaceCreates(t *testing.T) {
 		{Path: "nginx/conf.d/a.conf", Data: []byte("# a\n")},
 		{Path: "empty", Data: nil},
 	}
-	if err := Replace(dir, files); err != nil {
+	if err := Replace(dir, files, Options{}); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"./", "empty=", "nginx/", "nginx/conf.d/", "nginx/conf.d/a.conf=# a\n", "nginx/nginx.conf=events {}\n", "plan.json={}\n"}
+	want := []string{"./", marked, "empty=", "nginx/", "nginx/conf.d/", "nginx/conf.d/a.conf=# a\n", "nginx/nginx.conf=events {}\n", "plan.json={}\n"}
 	if got := snapshot(t, dir); !slices.Equal(got, want) {
 		t.Errorf("output:\n%q\nwant:\n%q", got, want)
 	}
@@ -89,7 +98,7 @@ func TestReplaceReplaces(t *testing.T) {
 		{Path: "stale.conf", Data: []byte("stale")},
 		{Path: "olddir/x", Data: []byte("x")},
 	}
-	if err := Replace(dir, old); err != nil {
+	if err := Replace(dir, old, Options{}); err != nil {
 		t.Fatal(err)
 	}
 	// A file someone added by hand goes too: the folder is generated.
@@ -100,10 +109,10 @@ func TestReplaceReplaces(t *testing.T) {
 	if err := Replace(dir+string(filepath.Separator), []render.File{
 		{Path: "plan.json", Data: []byte("new plan")},
 		{Path: "nginx/nginx.conf", Data: []byte("conf")},
-	}); err != nil {
+	}, Options{}); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"./", "nginx/", "nginx/nginx.conf=conf", "plan.json=new plan"}
+	want := []string{"./", marked, "nginx/", "nginx/nginx.conf=conf", "plan.json=new plan"}
 	if got := snapshot(t, dir); !slices.Equal(got, want) {
 		t.Errorf("output:\n%q\nwant:\n%q", got, want)
 	}
@@ -115,14 +124,14 @@ func TestReplaceReplaces(t *testing.T) {
 func TestReplaceEmpty(t *testing.T) {
 	parent := t.TempDir()
 	dir := filepath.Join(parent, "out")
-	if err := Replace(dir, []render.File{{Path: "a", Data: []byte("a")}}); err != nil {
+	if err := Replace(dir, []render.File{{Path: "a", Data: []byte("a")}}, Options{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := Replace(dir, nil); err != nil {
+	if err := Replace(dir, nil, Options{}); err != nil {
 		t.Fatal(err)
 	}
-	if got := snapshot(t, dir); !slices.Equal(got, []string{"./"}) {
-		t.Errorf("output %q, want an empty folder", got)
+	if got := snapshot(t, dir); !slices.Equal(got, []string{"./", marked}) {
+		t.Errorf("output %q, want only the marker", got)
 	}
 }
 
@@ -157,11 +166,11 @@ func TestReplaceFailureKeepsOld(t *testing.T) {
 				{Path: "plan.json", Data: []byte("old plan")},
 				{Path: "nginx/nginx.conf", Data: []byte("old conf")},
 				{Path: "keep/me", Data: []byte("kept")},
-			}); err != nil {
+			}, Options{}); err != nil {
 				t.Fatal(err)
 			}
 			before := snapshot(t, dir)
-			err := Replace(dir, tt.files)
+			err := Replace(dir, tt.files, Options{})
 			if err == nil {
 				t.Fatal("Replace succeeded, want an error")
 			}
@@ -181,7 +190,7 @@ func TestReplaceFailureWithoutOld(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(parent, "out")
-	err := Replace(dir, []render.File{{Path: "a", Data: []byte("a")}, {Path: "a/b", Data: []byte("b")}})
+	err := Replace(dir, []render.File{{Path: "a", Data: []byte("a")}, {Path: "a/b", Data: []byte("b")}}, Options{})
 	if err == nil {
 		t.Fatal("Replace succeeded, want an error")
 	}

@@ -329,7 +329,7 @@ func (b *builder) assemble(snaps []*feeds.Snapshot) *Plan {
 		Default:    b.defaultLbl,
 		V4:         b.routeTable(b.trace.V4),
 		V6:         b.routeTable(b.trace.V6),
-		Nginx:      Nginx{Listen: p.Nginx.Listen, WorkerProcesses: p.Nginx.WorkerProcesses, Resolver: p.Nginx.Resolver},
+		Nginx:      Nginx{Listen: p.Nginx.Listen, WorkerProcesses: p.Nginx.WorkerProcesses, Resolver: p.Nginx.Resolver, StateDir: p.Nginx.StateDir},
 	}
 	for _, e := range p.Edges {
 		client := out.ClientIP

@@ -135,6 +135,8 @@ type Nginx struct {
 	Listen          []string `json:"listen"`
 	WorkerProcesses string   `json:"worker_processes"`
 	Resolver        []string `json:"resolver,omitempty"`
+	// StateDir is where nginx keeps its pid file, temp files and cache.
+	StateDir string `json:"state_dir"`
 }
 
 // Edge holds one edge target's settings.

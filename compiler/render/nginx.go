@@ -19,6 +19,7 @@ const trustedCertificate = "/etc/ssl/certs/ca-certificates.crt"
 type nginxData struct {
 	Deployment         string
 	WorkerProcesses    string
+	StateDir           string
 	Listen             []string
 	Resolver           []string
 	TimeoutMs          int64
@@ -67,6 +68,7 @@ func Nginx(p *plan.Plan) ([]File, error) {
 		grammar:            requestGrammar,
 		Deployment:         p.Deployment,
 		WorkerProcesses:    p.Nginx.WorkerProcesses,
+		StateDir:           p.Nginx.StateDir,
 		Listen:             p.Nginx.Listen,
 		Resolver:           p.Nginx.Resolver,
 		TimeoutMs:          5000,

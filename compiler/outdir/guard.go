@@ -1,0 +1,112 @@
+package outdir
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// RefusedError says why Replace will not replace a folder.
+type RefusedError struct {
+	Dir    string // as the caller named it
+	Reason string
+	// Forcible is true when Options.Force would let Replace go ahead.
+	Forcible bool
+}
+
+func (e *RefusedError) Error() string {
+	return "refusing to replace " + e.Dir + ": " + e.Reason
+}
+
+// resolve returns path made absolute, with the symbolic links of its
+// longest existing part followed: the folder Replace would really swap.
+func resolve(path string) (string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", err
+	}
+	rest := ""
+	for p := abs; ; p = filepath.Dir(p) {
+		real, err := filepath.EvalSymlinks(p)
+		if err == nil {
+			return filepath.Join(real, rest), nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return "", err
+		}
+		if p == filepath.Dir(p) {
+			return abs, nil
+		}
+		rest = filepath.Join(filepath.Base(p), rest)
+	}
+}
+
+// guard refuses a target that holds the current folder or one of the
+// build's inputs, whatever it holds besides.
+func guard(dir, target string, inputs []string) error {
+	if cwd, err := os.Getwd(); err == nil {
+		if real, err := resolve(cwd); err == nil && within(target, real) {
+			return &RefusedError{Dir: dir, Reason: "it is or holds the current folder"}
+		}
+	}
+	var held []string
+	for _, in := range inputs {
+		real, err := resolve(in)
+		if err != nil {
+			return fmt.Errorf("writing %s: %w", dir, err)
+		}
+		if within(target, real) {
+			held = append(held, in)
+		}
+	}
+	if held != nil {
+		return &RefusedError{Dir: dir, Reason: "it holds what this build reads: " + strings.Join(held, ", ")}
+	}
+	return nil
+}
+
+// within reports whether path is folder or lies under it.
+func within(folder, path string) bool {
+	rel, err := filepath.Rel(folder, path)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+}
+
+// checkOwned refuses a target that exists and is not build's to replace:
+// anything but a folder, or a folder that is neither empty nor marked
+// unless force is set.
+func checkOwned(dir, target string, force bool) error {
+	info, err := os.Lstat(target)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", dir, err)
+	}
+	if !info.IsDir() {
+		return &RefusedError{Dir: dir, Reason: "it is not a folder"}
+	}
+	if hasMarker(target) || force {
+		return nil
+	}
+	entries, err := os.ReadDir(target)
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", dir, err)
+	}
+	if len(entries) == 0 {
+		return nil
+	}
+	return &RefusedError{
+		Dir:      dir,
+		Reason:   "it is not empty and has no " + Marker + ": regedge build did not write it",
+		Forcible: true,
+	}
+}
+
+// hasMarker reports whether dir has build's marker file.
+func hasMarker(dir string) bool {
+	info, err := os.Lstat(filepath.Join(dir, Marker))
+	return err == nil && info.Mode().IsRegular()
+}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
-	"strings"
 
 	"github.com/regedge/regedge/compiler/answer"
 	"github.com/regedge/regedge/compiler/plan"
@@ -15,6 +14,7 @@ import (
 )
 
 // explanation is what explain prints. Fields that do not apply are empty.
+// Client is the address classified, empty for an unknown client.
 type explanation struct {
 	Status   int    `json:"status"`
 	Location string `json:"location"`
@@ -26,6 +26,7 @@ type explanation struct {
 	Feed     string `json:"feed"`
 	Cloud    string `json:"cloud"`
 	Region   string `json:"region"`
+	Client   string `json:"client"`
 }
 
 func runExplain(args []string, stdout, stderr io.Writer) int {
@@ -34,32 +35,29 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 	var pf policyFlags
 	pf.register(fs)
 	asJSON := fs.Bool("json", false, "print one JSON object")
-	method := fs.String("method", "GET", "request `METHOD`")
+	method := fs.String("method", "GET", "request `METHOD`, case-sensitive as in HTTP")
 	deployment := fs.String("deployment", "", "deployment `NAME`, for policies with deployments")
 	if fs.Parse(args) != nil || fs.NArg() != 2 {
 		fmt.Fprintln(stderr, "usage: regedge explain [flags] CLIENT_IP PATH")
-		return 2
-	}
-	addr, err := netip.ParseAddr(fs.Arg(0))
-	if err != nil {
-		fmt.Fprintf(stderr, "regedge: %q is not an IP address\n", fs.Arg(0))
 		return 2
 	}
 	p, status := pf.plan(stderr, *deployment)
 	if p == nil {
 		return status
 	}
-	e := explain(p, addr, strings.ToUpper(*method), fs.Arg(1))
+	e := explain(p, clientAddr(fs.Arg(0)), *method, fs.Arg(1))
 	if *asJSON {
 		out, _ := json.Marshal(e)
 		fmt.Fprintf(stdout, "%s\n", out)
 		return 0
 	}
-	fmt.Fprintf(stdout, "client   %s\n", addr)
-	if e.Prefix != "" {
-		fmt.Fprintf(stdout, "prefix   %s, feed %s, %s:%s\n", e.Prefix, e.Feed, e.Cloud, e.Region)
-	} else {
-		fmt.Fprintf(stdout, "prefix   none: no feed lists this address\n")
+	switch {
+	case e.Client == "":
+		fmt.Fprintln(stdout, "client   unknown: not a plain IP address")
+	case e.Prefix != "":
+		fmt.Fprintf(stdout, "client   %s\nprefix   %s, feed %s, %s:%s\n", e.Client, e.Prefix, e.Feed, e.Cloud, e.Region)
+	default:
+		fmt.Fprintf(stdout, "client   %s\nprefix   none: no feed lists this address\n", e.Client)
 	}
 	fmt.Fprintf(stdout, "label    %s\n", e.Label)
 	fmt.Fprintf(stdout, "rule     %d (docs/request-handling.md)\n", e.Rule)
@@ -76,14 +74,30 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// clientAddr reads explain's CLIENT_IP as every target reads an entry of
+// the client header: anything but a plain IP address (a zone, leading
+// zeros, a port, brackets) makes the client unknown, the zero Addr.
+func clientAddr(s string) netip.Addr {
+	addr, err := netip.ParseAddr(s)
+	if err != nil || addr.Zone() != "" {
+		return netip.Addr{}
+	}
+	return addr
+}
+
 // explain answers a request as the policy would, assuming the blob is at
-// the mirror, and says which prefix and feed decided.
+// the mirror, and says which prefix and feed decided. An invalid addr is
+// an unknown client.
 func explain(p *plan.Plan, addr netip.Addr, method, target string) explanation {
 	label := p.Lookup(addr)
 	r := request.Parse(method, target)
 	res := answer.For(p, r, label, func(string, string) bool { return true })
 	e := explanation{Status: res.Status, Location: res.Location, Rule: int(r.Rule), Route: res.Route, Label: p.Labels[label].Name, Site: res.Site}
+	if !addr.IsValid() {
+		return e
+	}
 	addr = addr.Unmap()
+	e.Client = addr.String()
 	table := p.Trace.V6
 	if addr.Is4() {
 		table = p.Trace.V4

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -11,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -32,6 +34,16 @@ type server struct {
 }
 
 func runServe(args []string, stdout, stderr io.Writer) int {
+	// Signals are caught before anything else: until Notify, a SIGHUP
+	// kills the process. One that arrives while the policy loads waits in
+	// its channel and reloads once the server listens.
+	reloads := make(chan os.Signal, 1)
+	stops := make(chan os.Signal, 1)
+	signal.Notify(reloads, syscall.SIGHUP)
+	signal.Notify(stops, syscall.SIGTERM, syscall.SIGINT)
+	defer signal.Stop(reloads)
+	defer signal.Stop(stops)
+
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var pf policyFlags
@@ -49,14 +61,25 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: logLevel}))
+	// net/http's transport and servers write to the standard logger (a
+	// mirror's unsolicited response, say): through slog they are JSON lines
+	// too, at warn level.
+	slog.SetLogLoggerLevel(slog.LevelWarn)
+	slog.SetDefault(log)
 
-	load := func() *plan.Plan {
-		p, _ := pf.plan(stderr, *deployment)
-		return p
+	load := func() (*plan.Plan, int, string) {
+		var diags bytes.Buffer
+		p, status := pf.plan(&diags, *deployment)
+		return p, status, strings.TrimRight(diags.String(), "\n")
 	}
-	p := load()
+	log.Info("loading policy", "policy", pf.path(), "override", pf.override)
+	p, status, diags := load()
 	if p == nil {
-		return 1
+		log.Error("the policy did not load", "diagnostics", diags)
+		return status
+	}
+	if diags != "" {
+		log.Warn("policy warnings", "diagnostics", diags)
 	}
 	metrics := proxy.NewMetrics()
 	h := proxy.New(p, proxy.WithLogger(log), proxy.WithMetrics(metrics))
@@ -72,26 +95,21 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	for _, s := range servers {
 		ln, err := net.Listen("tcp", s.addr)
 		if err != nil {
-			fmt.Fprintf(stderr, "regedge: %v\n", err)
+			log.Error("cannot listen", "server", s.name, "err", err)
 			return 1
 		}
 		log.Info("listening", "addr", ln.Addr().String(), "metrics", s.name == "metrics")
 		go func() { errc <- s.serve(ln) }()
 	}
 
-	signals := make(chan os.Signal, 1)
-	signal.Notify(signals, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
-	defer signal.Stop(signals)
 	for {
 		select {
 		case err := <-errc:
-			fmt.Fprintf(stderr, "regedge: %v\n", err)
+			log.Error("server failed", "err", err)
 			return 1
-		case sig := <-signals:
-			if sig == syscall.SIGHUP {
-				reload(h, load, metrics, log)
-				continue
-			}
+		case <-reloads:
+			reload(h, load, metrics, log)
+		case sig := <-stops:
 			log.Info("shutting down", "signal", sig.String())
 			return shutdown(servers, log)
 		}
@@ -100,12 +118,15 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 
 // reload swaps in a newly loaded plan; a policy with errors leaves the old
 // plan serving.
-func reload(h *proxy.Handler, load func() *plan.Plan, metrics *proxy.Metrics, log *slog.Logger) {
-	p := load()
+func reload(h *proxy.Handler, load func() (*plan.Plan, int, string), metrics *proxy.Metrics, log *slog.Logger) {
+	p, _, diags := load()
 	metrics.Reloaded(p != nil)
 	if p == nil {
-		log.Error("reload failed; the previous policy keeps serving")
+		log.Error("reload failed; the previous policy keeps serving", "diagnostics", diags)
 		return
+	}
+	if diags != "" {
+		log.Warn("policy warnings", "diagnostics", diags)
 	}
 	h.Swap(p)
 	log.Info("reloaded", "labels", len(p.Labels), "ipv4", len(p.V4), "ipv6", len(p.V6))

@@ -7,10 +7,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"strings"
 
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
+	"github.com/regedge/regedge/compiler/config"
 	"github.com/regedge/regedge/compiler/verify"
 )
 
@@ -24,7 +27,7 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 	var pf policyFlags
 	pf.register(fs)
 	deployment := fs.String("deployment", "", "deployment `NAME`, for policies with deployments")
-	target := fs.String("target", "", "the target's `NAME` (fastly, haproxy, varnish, worker) when its settings differ from the policy's")
+	target := fs.String("target", "", "the target's `NAME`: its client rule, its existence check and the refusals its HTTP parser is allowed (fastly, haproxy, nginx, proxy, varnish, worker)")
 	endpoint := fs.String("endpoint", "", "base `URL` of the target to verify, such as http://127.0.0.1:8080")
 	blob := fs.String("blob", defaultBlob, "`DIGEST` of a blob the mirrors hold")
 	sample := fs.Int("sample", 0, "probe only `N` addresses (at least one per label); 0 probes all")
@@ -34,12 +37,23 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: regedge verify [-policy FILE] [-override FILE] [-deployment NAME] [-target NAME] -endpoint URL [-blob DIGEST] [-sample N] [-concurrency N] [-json]")
 		return 2
 	}
+	base, problems := checkVerifyFlags(*target, *endpoint, *blob, *sample, *concurrency)
+	for _, problem := range problems {
+		fmt.Fprintf(stderr, "regedge: %s\n", problem)
+	}
+	if len(problems) > 0 {
+		return 2
+	}
 	p, status := pf.plan(stderr, *deployment)
 	if p == nil {
 		return status
 	}
 	p = p.For(*target)
-	cfg := verify.Config{Plan: p, Endpoint: *endpoint, Blob: *blob, Sample: *sample, Concurrency: *concurrency, Target: *target}
+	if err := verify.CheckHealth(context.Background(), p, base); err != nil {
+		fmt.Fprintf(stderr, "regedge: cannot verify %s: %v\n", base, err)
+		return 1
+	}
+	cfg := verify.Config{Plan: p, Endpoint: base, Blob: *blob, Sample: *sample, Concurrency: *concurrency, Target: *target}
 	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		bar := progressbar.NewOptions(-1, progressbar.OptionSetWriter(stderr), progressbar.OptionSetDescription("verify"),
 			progressbar.OptionShowCount(), progressbar.OptionClearOnFinish())
@@ -63,4 +77,38 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// maxConcurrency bounds -concurrency: beyond it verify measures its own
+// machine more than the target.
+const maxConcurrency = 256
+
+// verifyTargets are the names -target takes: each edge target, whose own
+// settings the policy holds, and nginx and the proxy, which follow the
+// policy's top-level settings.
+func verifyTargets() []string {
+	return slices.Sorted(slices.Values(append([]string{"nginx", "proxy"}, config.EdgeTargets...)))
+}
+
+// checkVerifyFlags says what is wrong with each flag verify cannot use,
+// before anything is sent, and returns the endpoint as a base URL.
+func checkVerifyFlags(target, endpoint, blob string, sample, concurrency int) (string, []string) {
+	var problems []string
+	if target != "" && !slices.Contains(verifyTargets(), target) {
+		problems = append(problems, fmt.Sprintf("-target: %q is not a target; want one of %s", target, strings.Join(verifyTargets(), ", ")))
+	}
+	base, err := verify.ParseEndpoint(endpoint)
+	if err != nil {
+		problems = append(problems, "-endpoint: "+err.Error())
+	}
+	if !verify.IsDigest(blob) {
+		problems = append(problems, fmt.Sprintf("-blob: %q is not a digest; want sha256: and 64 lower-case hex digits, or sha512: and 128", blob))
+	}
+	if sample < 0 {
+		problems = append(problems, fmt.Sprintf("-sample: %d is negative; want 0 (every address) or a number of addresses", sample))
+	}
+	if concurrency < 1 || concurrency > maxConcurrency {
+		problems = append(problems, fmt.Sprintf("-concurrency: %d is out of range; want 1 to %d requests in flight", concurrency, maxConcurrency))
+	}
+	return base, problems
 }

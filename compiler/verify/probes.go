@@ -78,9 +78,14 @@ func fixedKinds(blob string) []Probe {
 
 // HostilePaths are targets that try to steer a redirect outside the
 // repository prefix, or break the name, tag or digest grammar. Every target
-// must answer each with 404.
+// must answer each with 404. blob is a digest (IsDigest), sha256 or sha512;
+// the digest cases are built from its algorithm and hex, whatever their
+// length.
 func HostilePaths(blob string) []string {
-	hex := strings.TrimPrefix(blob, "sha256:")
+	algorithm, hex, _ := strings.Cut(blob, ":")
+	// One digit short, and upper case with at least one letter.
+	short := hex[:max(len(hex)-1, 0)]
+	upper := strings.ToUpper(short) + "A"
 	long := strings.Repeat("a", 129)
 	return []string{
 		"/v2/../x",
@@ -94,7 +99,7 @@ func HostilePaths(blob string) []string {
 		"/v2/%2E%2E/%2E%2E/x/manifests/latest",
 		"/v2/" + repo + "%2fmanifests/latest",
 		"/v2/" + repo + "/manifests/latest%2F..%2F..%2Fx",
-		"/v2/" + repo + "/blobs/sha256%3A" + hex,
+		"/v2/" + repo + "/blobs/" + algorithm + "%3A" + hex,
 		"/v2/r%65gedge/manifests/latest",
 		"/v2//" + repo + "/manifests/latest",
 		"/v2/" + repo + "//manifests/latest",
@@ -106,8 +111,8 @@ func HostilePaths(blob string) []string {
 		"/v2/" + repo + "/manifests/latest%00",
 		"/v2/" + repo + "/manifests/lat%20est",
 		"/v2/" + repo + "/manifests/caf%C3%A9",
-		"/v2/" + repo + "/blobs/sha256:" + strings.ToUpper(hex),
-		"/v2/" + repo + "/blobs/sha256:" + hex[:63],
+		"/v2/" + repo + "/blobs/" + algorithm + ":" + upper,
+		"/v2/" + repo + "/blobs/" + algorithm + ":" + short,
 		"/v2/" + repo + "/blobs/sha384:" + hex,
 		"/v2/" + repo + "/blobs/md5:0123456789abcdef0123456789abcdef",
 		"/v2/" + repo + "/referrers/latest",

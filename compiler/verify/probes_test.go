@@ -321,11 +321,30 @@ func TestProbesPeerMode(t *testing.T) {
 	}
 }
 
+// TestHostilePathsAnswer404 holds for sha256 and sha512 blobs, and for
+// one of digits only, such as verify's default, which has no letter to
+// put in upper case.
 func TestHostilePathsAnswer404(t *testing.T) {
+	for _, c := range []struct{ name, digest string }{
+		{"sha256", blob},
+		{"sha512", "sha512:" + strings.Repeat("0123456789abcdef", 8)},
+		{"digits", "sha256:" + strings.Repeat("0", 64)},
+	} {
+		if !IsDigest(c.digest) {
+			t.Fatalf("%s is not a digest", c.digest)
+		}
+		t.Run(c.name, func(t *testing.T) { testHostilePathsAnswer404(t, c.digest) })
+	}
+}
+
+func testHostilePathsAnswer404(t *testing.T, digest string) {
 	p := tinyPlan("http://mirror.invalid")
-	paths := HostilePaths(blob)
+	paths := HostilePaths(digest)
 	if len(slices.Compact(slices.Sorted(slices.Values(paths)))) != len(paths) {
 		t.Errorf("HostilePaths holds duplicates")
+	}
+	if len(paths) != 29 {
+		t.Errorf("%d hostile paths, want the 29 README.md counts", len(paths))
 	}
 	for _, target := range paths {
 		for _, method := range []string{"GET", "HEAD"} {
@@ -340,6 +359,17 @@ func TestHostilePathsAnswer404(t *testing.T) {
 					t.Errorf("%s %s under label %d: %d %q, want 404", method, target, label, res.Status, res.Location)
 				}
 			}
+		}
+	}
+}
+
+// TestHostilePathsAnyString: verify checks its blob with IsDigest before
+// it builds probes, but HostilePaths assumes nothing of it: -blob notadigest
+// once panicked here.
+func TestHostilePathsAnyString(t *testing.T) {
+	for _, s := range []string{"", ":", "notadigest", "sha256:", "sha256:ZZZ", "sha512:ab"} {
+		if n := len(HostilePaths(s)); n != 29 {
+			t.Errorf("HostilePaths(%q): %d paths, want 29", s, n)
 		}
 	}
 }

@@ -1,0 +1,244 @@
+package cli
+
+import (
+	"bufio"
+	"encoding/json"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// serveTimeout bounds each wait for serve: loading the shipped policy takes
+// a fraction of a second, more on a busy machine.
+const serveTimeout = 60 * time.Second
+
+// serveProcess is `regedge serve` running as a child process (the test
+// binary, which testscript.Main put on PATH as regedge), its stderr read
+// line by line. Every line must be a JSON object.
+type serveProcess struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	lines  chan string // stderr's lines; closed when serve closes stderr
+	seen   []string
+	exited bool
+}
+
+// startServe starts serve with the policy's external endpoints on
+// loopback (the blob mirror of unknown clients at cdn) and args, and
+// kills it when the test ends.
+func startServe(t *testing.T, cdn string, args ...string) *serveProcess {
+	t.Helper()
+	override := filepath.Join(t.TempDir(), "override.hcl")
+	text := `upstream "artifact-registry" {
+  endpoint = "http://127.0.0.1:9"
+}
+site "s3" {
+  url = "http://127.0.0.1:9/${each.key}"
+}
+site "cloudfront" {
+  url = "` + cdn + `"
+}
+`
+	if err := os.WriteFile(override, []byte(text), 0o666); err != nil {
+		t.Fatal(err)
+	}
+	args = append([]string{"serve", "-override", override, "-listen", "127.0.0.1:0"}, args...)
+	cmd := exec.Command("regedge", args...)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s := &serveProcess{t: t, cmd: cmd, lines: make(chan string)}
+	go func() {
+		defer close(s.lines)
+		scanner := bufio.NewScanner(stderr)
+		scanner.Buffer(nil, 1<<20)
+		for scanner.Scan() {
+			s.lines <- scanner.Text()
+		}
+	}()
+	t.Cleanup(func() {
+		if !s.exited {
+			cmd.Process.Kill()
+			for range s.lines {
+			}
+			cmd.Wait()
+		}
+	})
+	return s
+}
+
+// next returns serve's next stderr line, parsed, or false at its end.
+func (s *serveProcess) next(deadline <-chan time.Time) (map[string]any, bool) {
+	s.t.Helper()
+	select {
+	case line, ok := <-s.lines:
+		if !ok {
+			return nil, false
+		}
+		s.seen = append(s.seen, line)
+		var entry map[string]any
+		if err := json.Unmarshal([]byte(line), &entry); err != nil {
+			s.t.Fatalf("serve wrote a line that is not JSON (%v):\n%s", err, line)
+		}
+		return entry, true
+	case <-deadline:
+		s.t.Fatalf("serve said nothing for %v; its log so far:\n%s", serveTimeout, strings.Join(s.seen, "\n"))
+	}
+	return nil, false
+}
+
+// waitFor reads serve's log until a line whose msg starts with prefix, and
+// returns that line. It fails the test if serve ends first.
+func (s *serveProcess) waitFor(prefix string) map[string]any {
+	s.t.Helper()
+	deadline := time.After(serveTimeout)
+	for {
+		entry, ok := s.next(deadline)
+		if !ok {
+			s.t.Fatalf("serve ended (%v) before logging %q; its log:\n%s", s.cmd.Wait(), prefix, strings.Join(s.seen, "\n"))
+		}
+		if msg, _ := entry["msg"].(string); strings.HasPrefix(msg, prefix) {
+			return entry
+		}
+	}
+}
+
+// stop sends SIGTERM, reads the rest of the log and fails the test unless
+// serve exits 0.
+func (s *serveProcess) stop() {
+	s.t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		s.t.Fatal(err)
+	}
+	deadline := time.After(serveTimeout)
+	for {
+		if _, ok := s.next(deadline); !ok {
+			break
+		}
+	}
+	s.exited = true
+	if err := s.cmd.Wait(); err != nil {
+		s.t.Fatalf("serve: %v; its log:\n%s", err, strings.Join(s.seen, "\n"))
+	}
+}
+
+// TestServeSIGHUPWhileStarting sends SIGHUP every few milliseconds from
+// the moment serve starts loading its policy until it listens: serve
+// neither dies (SIGHUP's default action) nor loses the reload, which
+// happens once it listens.
+func TestServeSIGHUPWhileStarting(t *testing.T) {
+	for range 3 {
+		s := startServe(t, "http://127.0.0.1:9")
+		s.waitFor("loading policy")
+		listening := make(chan struct{})
+		hups := make(chan int, 1)
+		go func() {
+			n := 0
+			defer func() { hups <- n }()
+			for {
+				select {
+				case <-listening:
+					return
+				default:
+				}
+				if s.cmd.Process.Signal(syscall.SIGHUP) != nil {
+					return
+				}
+				n++
+				time.Sleep(5 * time.Millisecond)
+			}
+		}()
+		addr := s.waitFor("listening")["addr"].(string)
+		close(listening)
+		if n := <-hups; n == 0 {
+			t.Fatal("no SIGHUP was sent before serve listened")
+		}
+		s.waitFor("reloaded")
+		resp, err := http.Get("http://" + addr + "/healthz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("/healthz: %d", resp.StatusCode)
+		}
+		s.stop()
+	}
+}
+
+// TestServeSIGTERMWhileStarting stops serve while it loads its policy: it
+// exits 0 once it has started, not killed half way.
+func TestServeSIGTERMWhileStarting(t *testing.T) {
+	s := startServe(t, "http://127.0.0.1:9")
+	s.waitFor("loading policy")
+	s.stop()
+	for _, want := range []string{`"msg":"shutting down"`, `"msg":"stopped"`} {
+		if !strings.Contains(strings.Join(s.seen, "\n"), want) {
+			t.Errorf("no %s in serve's log:\n%s", want, strings.Join(s.seen, "\n"))
+		}
+	}
+}
+
+// TestServeLogsOnlyJSON has serve check a blob at a mirror that answers
+// the HEAD with a body. net/http's transport then complains, through the
+// standard logger, of an unsolicited response on an idle connection: that
+// line, like every other, must be JSON.
+func TestServeLogsOnlyJSON(t *testing.T) {
+	mirror, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mirror.Close()
+	go func() {
+		for {
+			conn, err := mirror.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer conn.Close()
+				// Read the HEAD, answer it with a body, and keep the
+				// connection open so that the body reaches the idle pool.
+				r := bufio.NewReader(conn)
+				for {
+					line, err := r.ReadString('\n')
+					if err != nil {
+						return
+					}
+					if line == "\r\n" {
+						conn.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"))
+					}
+				}
+			}()
+		}
+	}()
+
+	s := startServe(t, "http://"+mirror.Addr().String(), "-log-level", "debug")
+	addr := s.waitFor("listening")["addr"].(string)
+	req, _ := http.NewRequest("GET", "http://"+addr+"/v2/pause/blobs/sha256:"+strings.Repeat("0", 64), nil)
+	req.Header.Set("X-Forwarded-For", "192.0.2.1, 127.0.0.1")
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTemporaryRedirect {
+		t.Fatalf("blob: %d", resp.StatusCode)
+	}
+	entry := s.waitFor("Unsolicited response received on idle HTTP channel")
+	if entry["level"] != "WARN" {
+		t.Errorf("net/http's line is logged at %v, want WARN", entry["level"])
+	}
+	s.stop()
+}

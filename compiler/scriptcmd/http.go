@@ -162,6 +162,9 @@ func cmdWaitHTTP(ts *testscript.TestScript, neg bool, args []string) {
 func waitHTTP(rawURL string, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
+	// The error to report is the last one the server caused, not the
+	// deadline cutting a request short.
+	var last error
 	for {
 		req, err := rawhttp.NewRequest(ctx, http.MethodGet, rawURL)
 		if err != nil {
@@ -172,9 +175,12 @@ func waitHTTP(rawURL string, timeout time.Duration) error {
 			resp.Body.Close()
 			return nil
 		}
+		if last == nil || ctx.Err() == nil {
+			last = err
+		}
 		select {
 		case <-ctx.Done():
-			return requestError(req.Method, rawURL, err)
+			return requestError(req.Method, rawURL, last)
 		case <-time.After(50 * time.Millisecond):
 		}
 	}

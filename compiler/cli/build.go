@@ -4,7 +4,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"path"
 
 	"github.com/regedge/regedge/compiler/outdir"
 	"github.com/regedge/regedge/compiler/render"
@@ -20,22 +19,9 @@ func runBuild(args []string, stdout, stderr io.Writer) int {
 	if fs.Parse(args) != nil || fs.NArg() != 0 {
 		return 2
 	}
-	plans, diags := pf.plans(stderr)
-	if plans == nil {
+	plans, files, diags := pf.render(stderr)
+	if files == nil {
 		return 1
-	}
-	var files []render.File
-	for _, p := range plans {
-		rendered, err := render.All(p)
-		if err != nil {
-			fmt.Fprintf(stderr, "regedge: rendering: %v\n", err)
-			return 1
-		}
-		for _, f := range rendered {
-			// Each named deployment gets its own folder.
-			f.Path = path.Join(p.Deployment, f.Path)
-			files = append(files, f)
-		}
 	}
 	files = append(files, render.File{Path: "REPORT.md", Data: report.Write(plans, files, diags)})
 	if err := outdir.Replace(*out, files); err != nil {

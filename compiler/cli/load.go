@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"path"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -13,6 +14,7 @@ import (
 	"github.com/regedge/regedge/compiler/diag"
 	"github.com/regedge/regedge/compiler/pipeline"
 	"github.com/regedge/regedge/compiler/plan"
+	"github.com/regedge/regedge/compiler/render"
 	"github.com/regedge/regedge/policy"
 )
 
@@ -55,6 +57,30 @@ func (p *policyFlags) plans(stderr io.Writer) ([]*plan.Plan, hcl.Diagnostics) {
 	plans, diags := pipeline.Plans(loader, p.path(), p.override)
 	diag.Write(stderr, loader.Files(), diags)
 	return plans, diags
+}
+
+// render loads the policy, builds its plans and renders every target of
+// each in memory, a named deployment's files under its name. It prints
+// every diagnostic and any rendering error, and returns nil files on
+// errors. build writes the files; check only needs to know it could.
+func (p *policyFlags) render(stderr io.Writer) ([]*plan.Plan, []render.File, hcl.Diagnostics) {
+	plans, diags := p.plans(stderr)
+	if plans == nil {
+		return nil, nil, diags
+	}
+	var files []render.File
+	for _, pl := range plans {
+		rendered, err := render.All(pl)
+		if err != nil {
+			fmt.Fprintf(stderr, "regedge: rendering: %v\n", err)
+			return nil, nil, diags
+		}
+		for _, f := range rendered {
+			f.Path = path.Join(pl.Deployment, f.Path)
+			files = append(files, f)
+		}
+	}
+	return plans, files, diags
 }
 
 // chooseDeployment returns the policy's plan of the named deployment. A

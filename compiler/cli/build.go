@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"path"
 
 	"github.com/regedge/regedge/compiler/outdir"
 	"github.com/regedge/regedge/compiler/render"
@@ -22,25 +21,12 @@ func runBuild(args []string, stdout, stderr io.Writer) int {
 	if fs.Parse(args) != nil || fs.NArg() != 0 {
 		return 2
 	}
-	plans, diags, inputs := pf.load(stderr)
-	if plans == nil {
+	r := pf.render(stderr)
+	if r == nil {
 		return 1
 	}
-	var files []render.File
-	for _, p := range plans {
-		rendered, err := render.All(p)
-		if err != nil {
-			fmt.Fprintf(stderr, "regedge: rendering: %v\n", err)
-			return 1
-		}
-		for _, f := range rendered {
-			// Each named deployment gets its own folder.
-			f.Path = path.Join(p.Deployment, f.Path)
-			files = append(files, f)
-		}
-	}
-	files = append(files, render.File{Path: "REPORT.md", Data: report.Write(plans, files, diags)})
-	if err := outdir.Replace(*out, files, outdir.Options{Force: *force, Inputs: inputs}); err != nil {
+	files := append(r.files, render.File{Path: "REPORT.md", Data: report.Write(r.plans, r.files, r.diags)})
+	if err := outdir.Replace(*out, files, outdir.Options{Force: *force, Inputs: r.inputs}); err != nil {
 		fmt.Fprintf(stderr, "regedge: %v\n", err)
 		var refused *outdir.RefusedError
 		if errors.As(err, &refused) {

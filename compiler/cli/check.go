@@ -7,7 +7,8 @@ import (
 	"github.com/hashicorp/hcl/v2"
 )
 
-// runCheck lints the policy as build would, writing nothing.
+// runCheck runs everything build runs, rendering every target in memory,
+// and writes nothing.
 func runCheck(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -17,11 +18,11 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	if fs.Parse(args) != nil || fs.NArg() != 0 {
 		return 2
 	}
-	plans, diags := pf.plans(stderr)
-	if plans == nil {
+	r := pf.render(stderr)
+	if r == nil {
 		return 1
 	}
-	if *strict && hasWarnings(diags) {
+	if *strict && hasWarnings(r.diags) {
 		return 1
 	}
 	return 0

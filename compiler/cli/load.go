@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"path"
 	"slices"
 	"strings"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/regedge/regedge/compiler/diag"
 	"github.com/regedge/regedge/compiler/pipeline"
 	"github.com/regedge/regedge/compiler/plan"
+	"github.com/regedge/regedge/compiler/render"
 	"github.com/regedge/regedge/policy"
 )
 
@@ -70,6 +72,40 @@ func (p *policyFlags) load(stderr io.Writer) ([]*plan.Plan, hcl.Diagnostics, []s
 	}
 	slices.Sort(read)
 	return plans, diags, read
+}
+
+// rendered is a policy built as build builds it: its plans, every
+// target's files, the diagnostics, and the files read from disk.
+type rendered struct {
+	plans  []*plan.Plan
+	files  []render.File
+	diags  hcl.Diagnostics
+	inputs []string
+}
+
+// render loads the policy, builds its plans and renders every target of
+// each in memory, a named deployment's files under its name. It prints
+// every diagnostic and any rendering error, and returns nil on errors.
+// build writes the files; check only needs to know it could.
+func (p *policyFlags) render(stderr io.Writer) *rendered {
+	plans, diags, inputs := p.load(stderr)
+	if plans == nil {
+		return nil
+	}
+	r := &rendered{plans: plans, diags: diags, inputs: inputs}
+	for _, pl := range plans {
+		files, err := render.All(pl)
+		if err != nil {
+			fmt.Fprintf(stderr, "regedge: rendering: %v\n", err)
+			return nil
+		}
+		for _, f := range files {
+			// Each named deployment gets its own folder.
+			f.Path = path.Join(pl.Deployment, f.Path)
+			r.files = append(r.files, f)
+		}
+	}
+	return r
 }
 
 // chooseDeployment returns the policy's plan of the named deployment. A

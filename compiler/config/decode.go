@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/gohcl"
@@ -50,14 +51,18 @@ type feedBlock struct {
 	URL             string    `hcl:"url"`
 	Cloud           string    `hcl:"cloud,optional"`
 	Priority        int       `hcl:"priority,optional"`
-	ExcludeRegions  []string  `hcl:"exclude_regions,optional"`
-	ExcludeServices []string  `hcl:"exclude_services,optional"`
+	ExcludeRegions  cty.Value `hcl:"exclude_regions,optional"`
+	ExcludeServices cty.Value `hcl:"exclude_services,optional"`
 	MaxShrink       *float64  `hcl:"max_shrink,optional"`
 	FormatRange     hcl.Range `hcl:"format,attr_value_range"`
 	FileRange       hcl.Range `hcl:"file,attr_value_range"`
 	URLRange        hcl.Range `hcl:"url,attr_value_range"`
 	CloudRange      hcl.Range `hcl:"cloud,attr_value_range"`
 	MaxShrinkRange  hcl.Range `hcl:"max_shrink,attr_value_range"`
+	// Ranges for the checks made after decoding.
+	PriorityRange        hcl.Range `hcl:"priority,attr_value_range"`
+	ExcludeRegionsRange  hcl.Range `hcl:"exclude_regions,attr_value_range"`
+	ExcludeServicesRange hcl.Range `hcl:"exclude_services,attr_value_range"`
 }
 
 type upstreamBlock struct {
@@ -70,7 +75,7 @@ type upstreamBlock struct {
 type siteBlock struct {
 	URL           string    `hcl:"url"`
 	BlobPath      string    `hcl:"blob_path,optional"`
-	Regions       []string  `hcl:"regions,optional"`
+	Regions       cty.Value `hcl:"regions,optional"`
 	URLRange      hcl.Range `hcl:"url,attr_value_range"`
 	BlobPathRange hcl.Range `hcl:"blob_path,attr_value_range"`
 	RegionsRange  hcl.Range `hcl:"regions,attr_value_range"`
@@ -96,9 +101,9 @@ type checkBlock struct {
 }
 
 type routeBlock struct {
-	Kinds        []string       `hcl:"kinds"`
-	Clouds       []string       `hcl:"clouds,optional"`
-	Regions      []string       `hcl:"regions,optional"`
+	Kinds        cty.Value      `hcl:"kinds"`
+	Clouds       cty.Value      `hcl:"clouds,optional"`
+	Regions      cty.Value      `hcl:"regions,optional"`
 	To           hcl.Expression `hcl:"to"`
 	Fallback     hcl.Expression `hcl:"fallback,optional"`
 	KindsRange   hcl.Range      `hcl:"kinds,attr_value_range"`
@@ -109,15 +114,15 @@ type routeBlock struct {
 type edgeBlock struct {
 	Check         *bool     `hcl:"check,optional"`
 	ClientIP      string    `hcl:"client_ip,optional"`
-	Listen        []string  `hcl:"listen,optional"`
+	Listen        cty.Value `hcl:"listen,optional"`
 	ClientIPRange hcl.Range `hcl:"client_ip,attr_value_range"`
 	ListenRange   hcl.Range `hcl:"listen,attr_value_range"`
 }
 
 type nginxBlock struct {
-	Listen          []string  `hcl:"listen,optional"`
+	Listen          cty.Value `hcl:"listen,optional"`
 	WorkerProcesses string    `hcl:"worker_processes,optional"`
-	Resolver        []string  `hcl:"resolver,optional"`
+	Resolver        cty.Value `hcl:"resolver,optional"`
 	ListenRange     hcl.Range `hcl:"listen,attr_value_range"`
 	WorkersRange    hcl.Range `hcl:"worker_processes,attr_value_range"`
 	ResolverRange   hcl.Range `hcl:"resolver,attr_value_range"`
@@ -135,6 +140,14 @@ type decoder struct {
 	ctx    *hcl.EvalContext
 	diags  hcl.Diagnostics
 	policy *Policy
+	// budget is the work evaluation may still do (see checkCost), shared
+	// by every deployment of one policy; localSizes bound the locals.
+	budget     *float64
+	localSizes map[string]bound
+	// repeats counts the problems of each summary in each value; last
+	// holds the last of them reported.
+	repeats map[repeatKey]int
+	last    map[repeatKey]*hcl.Diagnostic
 	// Raw references, resolved once every block is known.
 	defaultSite  hcl.Expression
 	routeTargets []routeRefs
@@ -147,16 +160,16 @@ type routeRefs struct {
 	clouds       []string
 }
 
-func decode(body hcl.Body, r Reader) (*Policy, hcl.Diagnostics) {
-	d := &decoder{reader: r, policy: &Policy{}}
+func decode(body hcl.Body, r Reader, budget *float64) (*Policy, hcl.Diagnostics) {
+	d := &decoder{reader: r, policy: &Policy{}, budget: budget, repeats: map[repeatKey]int{}, last: map[repeatKey]*hcl.Diagnostic{}}
 	content, diags := body.Content(rootSchema)
 	d.diags = diags
 	byType := map[string][]*hcl.Block{}
 	for _, b := range content.Blocks {
 		byType[b.Type] = append(byType[b.Type], b)
 	}
-	ctx, diags := evalLocals(byType["locals"])
-	d.ctx = ctx
+	ctx, sizes, diags := evalLocals(byType["locals"], budget)
+	d.ctx, d.localSizes = ctx, sizes
 	d.diags = append(d.diags, diags...)
 
 	for _, b := range byType["check"] {
@@ -183,16 +196,45 @@ func decode(body hcl.Body, r Reader) (*Policy, hcl.Diagnostics) {
 	d.requireSome(body, "upstream", len(d.policy.Upstreams))
 	d.requireSome(body, "route", len(d.policy.Routes))
 	d.resolve()
+	d.countHidden()
 	return d.policy, d.diags
 }
 
+// maxRepeats is how many problems with one summary one value reports in
+// full: a list of 10,000 bad elements gets three diagnostics, the last
+// saying how many more there are.
+const maxRepeats = 3
+
+type repeatKey struct {
+	summary string
+	at      hcl.Range
+}
+
 func (d *decoder) errorf(r hcl.Range, summary, detail string, args ...any) {
-	d.diags = append(d.diags, &hcl.Diagnostic{
+	k := repeatKey{summary, r}
+	if d.repeats[k]++; d.repeats[k] > maxRepeats {
+		return
+	}
+	diag := &hcl.Diagnostic{
 		Severity: hcl.DiagError,
 		Summary:  summary,
 		Detail:   fmt.Sprintf(detail, args...),
 		Subject:  r.Ptr(),
-	})
+	}
+	if d.repeats[k] == maxRepeats {
+		d.last[k] = diag
+	}
+	d.diags = append(d.diags, diag)
+}
+
+// countHidden adds to the last problem shown of each kind in each value
+// how many more were not.
+func (d *decoder) countHidden() {
+	for k, diag := range d.last {
+		if more := d.repeats[k] - maxRepeats; more > 0 {
+			diag.Detail += fmt.Sprintf(" This value has %s more problems like this.", thousands(more))
+		}
+	}
 }
 
 // single returns the one block of a type that may appear once.
@@ -234,12 +276,18 @@ func (d *decoder) namedBlocks(blocks []*hcl.Block, typ string, decodeOne func(na
 	}
 }
 
+// decodeBody bounds the cost of every expression in body and, if none is
+// too costly, decodes it into v.
 func (d *decoder) decodeBody(body hcl.Body, ctx *hcl.EvalContext, v any) bool {
+	if !d.affordable(body, ctx) {
+		return false
+	}
 	diags := gohcl.DecodeBody(body, ctx, v)
 	for _, diag := range diags {
-		// An expression that failed to evaluate is reported once, by the
-		// evaluation; gohcl then adds that its unknown result is unsuitable.
-		if len(diags) > 1 && diag.Summary == "Unsuitable value type" && strings.Contains(diag.Detail, "must be known") {
+		// Only an error makes a value unknown: an expression that failed,
+		// or a local that failed or was too costly. It is reported where
+		// it happened; gohcl would add that the result is unsuitable.
+		if diag.Summary == "Unsuitable value type" && strings.Contains(diag.Detail, "must be known") {
 			continue
 		}
 		d.diags = append(d.diags, diag)
@@ -296,6 +344,9 @@ func (d *decoder) feed(name string, b *hcl.Block) {
 	if !namePattern.MatchString(cloud) || cloud == unknownCloud {
 		d.errorf(fb.CloudRange, "Invalid cloud name", "A cloud name is lower-case letters, digits and hyphens, and not %q.", unknownCloud)
 	}
+	if fb.Priority < -MaxPriority || fb.Priority > MaxPriority {
+		d.errorf(fb.PriorityRange, "Invalid priority", "priority orders feeds that list the same prefix; give a number from %s to %s.", thousands(-MaxPriority), thousands(MaxPriority))
+	}
 	maxShrink := DefaultMaxShrink
 	if fb.MaxShrink != nil {
 		maxShrink = *fb.MaxShrink
@@ -311,8 +362,8 @@ func (d *decoder) feed(name string, b *hcl.Block) {
 		File:            Resolve(fb.FileRange, fb.File),
 		URL:             fb.URL,
 		Priority:        fb.Priority,
-		ExcludeRegions:  fb.ExcludeRegions,
-		ExcludeServices: fb.ExcludeServices,
+		ExcludeRegions:  d.stringList(fb.ExcludeRegions, fb.ExcludeRegionsRange),
+		ExcludeServices: d.stringList(fb.ExcludeServices, fb.ExcludeServicesRange),
 		DefRange:        b.DefRange,
 	})
 }
@@ -320,10 +371,14 @@ func (d *decoder) feed(name string, b *hcl.Block) {
 func (d *decoder) upstream(name string, b *hcl.Block) {
 	var ub upstreamBlock
 	if !d.decodeBody(b.Body, d.ctx, &ub) {
+		// Keep the name, so references to the upstream raise no second error.
+		d.policy.Upstreams = append(d.policy.Upstreams, &Upstream{Name: name, DefRange: b.DefRange})
 		return
 	}
 	d.checkURL(ub.Endpoint, ub.EndpointRange, endpointPattern, "a scheme and host with no path, such as \"https://us-central1-docker.pkg.dev\"")
-	if !repoPrefixPattern.MatchString(ub.Prefix) {
+	if len(ub.Prefix) > maxRepoPrefix {
+		d.errorf(ub.PrefixRange, "Repository prefix too long", "The prefix is %d bytes; it is at most %d.", len(ub.Prefix), maxRepoPrefix)
+	} else if !repoPrefixPattern.MatchString(ub.Prefix) {
 		d.errorf(ub.PrefixRange, "Invalid repository prefix", "A prefix is repository path components of lower-case letters and digits joined by \"/\", such as \"k8s-artifacts-prod/images\".")
 	}
 	d.policy.Upstreams = append(d.policy.Upstreams, &Upstream{Name: name, Endpoint: ub.Endpoint, Prefix: ub.Prefix, DefRange: b.DefRange})
@@ -333,6 +388,7 @@ func (d *decoder) upstream(name string, b *hcl.Block) {
 // named "<label>-<key>".
 func (d *decoder) sites(blocks []*hcl.Block) {
 	seen := map[string]hcl.Range{}
+	count := 0
 	for _, b := range blocks {
 		label := b.Labels[0]
 		if !namePattern.MatchString(label) {
@@ -343,11 +399,16 @@ func (d *decoder) sites(blocks []*hcl.Block) {
 		d.diags = append(d.diags, diags...)
 		forEach, ok := content.Attributes["for_each"]
 		if !ok {
+			count++
 			d.site(label, b, rest, d.ctx, seen)
 			continue
 		}
-		keys, values, diags := forEachKeys(forEach.Expr, d.ctx)
+		keys, values, diags := forEachKeys(forEach.Expr, d.ctx, d.localSizes, d.budget)
 		d.diags = append(d.diags, diags...)
+		if count += len(keys); count > MaxBlocks {
+			d.errorf(forEach.Expr.Range(), "Too many sites", "This for_each makes the policy's sites number %d; a policy declares at most %d sites.", count, MaxBlocks)
+			return
+		}
 		for i, k := range keys {
 			name := label + "-" + k.AsString()
 			if !namePattern.MatchString(name) {
@@ -384,7 +445,7 @@ func (d *decoder) site(name string, b *hcl.Block, body hcl.Body, ctx *hcl.EvalCo
 		Name:     name,
 		URL:      trimSlash(sb.URL),
 		BlobPath: sb.BlobPath,
-		Regions:  d.patterns(sb.Regions, sb.RegionsRange),
+		Regions:  d.patterns(d.stringList(sb.Regions, sb.RegionsRange), sb.RegionsRange),
 		DefRange: b.DefRange,
 	})
 }
@@ -422,8 +483,22 @@ func (d *decoder) check(cb *checkBlock) *Check {
 	if c.CacheSize == 0 {
 		c.CacheSize = 100000
 	}
-	if c.CacheSize < 0 {
-		d.errorf(cb.CacheSizeRange, "Invalid cache_size", "cache_size is how many answers the existence cache keeps; give a positive number.")
+	if c.CacheSize < 0 || c.CacheSize > MaxCacheSize {
+		// The sizes follow render's: 8,000 keys per MB of nginx zone, 512
+		// answers per MB of Varnish storage; the proxy's were measured.
+		d.errorf(cb.CacheSizeRange, "Invalid cache_size", "cache_size is how many answers the existence cache keeps, from 1 to 1,000,000; "+
+			"at 1,000,000 nginx reserves a 126 MB keys zone, Varnish wants 1,954 MB of storage and the proxy about 330 MB.")
+	}
+	if c.Timeout > MaxTimeout {
+		d.errorf(cb.TimeoutRange, "Invalid timeout", "The check's timeout is at most 60s: the client waits for the check.")
+	}
+	for _, ttl := range []struct {
+		v time.Duration
+		r hcl.Range
+	}{{c.PositiveTTL, cb.PositiveTTLRange}, {c.NegativeTTL, cb.NegativeTTLRange}} {
+		if ttl.v > MaxTTL {
+			d.errorf(ttl.r, "Invalid TTL", "An answer is kept at most 8760h (a year).")
+		}
 	}
 	return c
 }
@@ -434,19 +509,20 @@ func (d *decoder) route(name string, b *hcl.Block) {
 		return
 	}
 	r := &Route{Name: name, DefRange: b.DefRange}
-	for _, k := range rb.Kinds {
+	kinds := d.stringList(rb.Kinds, rb.KindsRange)
+	for _, k := range kinds {
 		if !slices.Contains(kindNames, k) {
 			d.errorf(rb.KindsRange, "Unknown request kind", "The kind %q is not one of %s.%s", k, quoteList(kindNames), DidYouMean(k, kindNames))
 			continue
 		}
 		r.Kinds = append(r.Kinds, Kind(k))
 	}
-	if len(rb.Kinds) == 0 {
+	if len(kinds) == 0 && rb.Kinds.IsWhollyKnown() {
 		d.errorf(rb.KindsRange, "No request kinds", "A route needs at least one kind, such as [\"blob\"] or [\"any\"].")
 	}
-	r.Regions = d.patterns(rb.Regions, rb.RegionsRange)
+	r.Regions = d.patterns(d.stringList(rb.Regions, rb.RegionsRange), rb.RegionsRange)
 	d.policy.Routes = append(d.policy.Routes, r)
-	d.routeTargets = append(d.routeTargets, routeRefs{route: r, to: rb.To, fallback: rb.Fallback, clouds: rb.Clouds, cloudsRange: rb.CloudsRange})
+	d.routeTargets = append(d.routeTargets, routeRefs{route: r, to: rb.To, fallback: rb.Fallback, clouds: d.stringList(rb.Clouds, rb.CloudsRange), cloudsRange: rb.CloudsRange})
 }
 
 func (d *decoder) nginx(b *hcl.Block) {
@@ -454,29 +530,23 @@ func (d *decoder) nginx(b *hcl.Block) {
 	if b != nil {
 		var nb nginxBlock
 		if d.decodeBody(b.Body, d.ctx, &nb) {
-			if nb.Listen != nil {
-				n.Listen = nb.Listen
+			if listen := d.stringList(nb.Listen, nb.ListenRange); listen != nil {
+				n.Listen = listen
+				d.checkListen("nginx", listen, nb.ListenRange)
 			}
 			if nb.WorkerProcesses != "" {
 				n.WorkerProcesses = nb.WorkerProcesses
 			}
-			n.Resolver = nb.Resolver
+			n.Resolver = d.stringList(nb.Resolver, nb.ResolverRange)
 			if nb.StateDir != "" {
 				n.StateDir = nb.StateDir
 				d.checkStateDir(n.StateDir, nb.StateDirRange)
-			}
-			for _, l := range n.Listen {
-				if !listenPattern.MatchString(l) {
-					d.errorf(nb.ListenRange, "Invalid listen address", "The address %q is not a port, address:port or [ipv6]:port.", l)
-				}
 			}
 			if !workersPattern.MatchString(n.WorkerProcesses) {
 				d.errorf(nb.WorkersRange, "Invalid worker_processes", "worker_processes is \"auto\" or a number.")
 			}
 			for _, r := range n.Resolver {
-				if !resolverPattern.MatchString(r) {
-					d.errorf(nb.ResolverRange, "Invalid resolver", "The resolver %q is not an IP address with an optional port.", r)
-				}
+				d.checkResolver(r, nb.ResolverRange)
 			}
 		}
 	}
@@ -508,15 +578,12 @@ func (d *decoder) edge(name string, b *hcl.Block) {
 					d.errorf(eb.ClientIPRange, "Invalid client_ip", "client_ip is \"policy\" (the client_ip block's rule), \"peer\" (the TCP peer) or a header name such as \"CF-Connecting-IP\".")
 				}
 			}
-			if eb.Listen != nil {
+			if listen := d.stringList(eb.Listen, eb.ListenRange); listen != nil {
 				if name != "haproxy" {
 					d.errorf(eb.ListenRange, "Unsupported argument", "Only haproxy takes listen; %s's address is set where it is deployed.", name)
-				}
-				e.Listen = eb.Listen
-				for _, l := range e.Listen {
-					if !listenPattern.MatchString(l) {
-						d.errorf(eb.ListenRange, "Invalid listen address", "The address %q is not a port, address:port or [ipv6]:port.", l)
-					}
+				} else {
+					e.Listen = listen
+					d.checkListen(name, listen, eb.ListenRange)
 				}
 			}
 		}
@@ -534,8 +601,10 @@ func (d *decoder) resolve() {
 		}
 	}
 	var clouds []string
+	known := map[string]bool{unknownCloud: true}
 	for _, f := range p.Feeds {
-		if !slices.Contains(clouds, f.Cloud) {
+		if !known[f.Cloud] {
+			known[f.Cloud] = true
 			clouds = append(clouds, f.Cloud)
 		}
 	}
@@ -561,14 +630,14 @@ func (d *decoder) resolve() {
 			}
 		}
 		for _, c := range rt.clouds {
-			if !slices.Contains(clouds, c) {
+			if !known[c] {
 				d.errorf(rt.cloudsRange, "Unknown cloud", "No feed has the cloud %q; the clouds are %s.%s", c, quoteList(clouds), DidYouMean(c, clouds))
 			}
 		}
 		rt.route.Clouds = rt.clouds
 	}
 	for _, pat := range d.allPatterns() {
-		if !slices.Contains(clouds, pat.Cloud) {
+		if !known[pat.Cloud] {
 			d.errorf(pat.Range, "Unknown cloud", "No feed has the cloud %q; the clouds are %s.%s", pat.Cloud, quoteList(clouds), DidYouMean(pat.Cloud, clouds))
 		}
 	}

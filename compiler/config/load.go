@@ -71,8 +71,9 @@ func (l *Loader) Load(policyPath, overridePath string) ([]*Policy, hcl.Diagnosti
 	variants, d := splitDeployments(base)
 	diags = append(diags, d...)
 	var policies []*Policy
+	budget := float64(MaxWork)
 	for _, v := range variants {
-		p, d := decode(v.body, l.Reader)
+		p, d := decode(v.body, l.Reader, &budget)
 		p.Deployment = v.name
 		diags = diag.AppendNew(diags, d...)
 		policies = append(policies, p)
@@ -92,6 +93,10 @@ func (l *Loader) parse(name string) (*hclsyntax.Body, hcl.Diagnostics) {
 			Detail:   err.Error() + ".",
 		}}
 	}
+	if diags := checkSource(name, src); diags.HasErrors() {
+		l.AddSource(name, src) // for the diagnostic's source line
+		return nil, diags
+	}
 	f, diags := l.Parser.ParseHCL(src, name)
 	if f == nil {
 		return nil, diags
@@ -99,7 +104,11 @@ func (l *Loader) parse(name string) (*hclsyntax.Body, hcl.Diagnostics) {
 	if diags.HasErrors() {
 		return nil, diags
 	}
-	return f.Body.(*hclsyntax.Body), diags
+	body := f.Body.(*hclsyntax.Body)
+	if diags := countBlocks(body); diags.HasErrors() {
+		return nil, diags
+	}
+	return body, diags
 }
 
 // Resolve returns name relative to the directory of the file that mentions it.

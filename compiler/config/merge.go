@@ -124,7 +124,16 @@ func splitDeployments(base *hclsyntax.Body) ([]variant, hcl.Diagnostics) {
 	}
 	seen := map[string]*hclsyntax.Block{}
 	var out []variant
-	for _, d := range deployments {
+	for i, d := range deployments {
+		if i == MaxDeployments {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Too many deployments",
+				Detail:   fmt.Sprintf("A policy declares at most %d deployments; each is planned and rendered in full.", MaxDeployments),
+				Subject:  d.DefRange().Ptr(),
+			})
+			break
+		}
 		if len(d.Labels) != 1 || !namePattern.MatchString(d.Labels[0]) {
 			diags = append(diags, badName("deployment", d.DefRange()))
 			continue

@@ -47,14 +47,15 @@ func subject(d *hcl.Diagnostic) hcl.Range {
 func Write(w io.Writer, files map[string]*hcl.File, diags hcl.Diagnostics) error {
 	Sort(diags)
 	var b strings.Builder
+	lines := map[*hcl.File][]int{}
 	for _, d := range diags {
-		writeOne(&b, files, d)
+		writeOne(&b, files, lines, d)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }
 
-func writeOne(b *strings.Builder, files map[string]*hcl.File, d *hcl.Diagnostic) {
+func writeOne(b *strings.Builder, files map[string]*hcl.File, lines map[*hcl.File][]int, d *hcl.Diagnostic) {
 	severity := "Error"
 	if d.Severity == hcl.DiagWarning {
 		severity = "Warning"
@@ -69,9 +70,13 @@ func writeOne(b *strings.Builder, files map[string]*hcl.File, d *hcl.Diagnostic)
 			}
 		}
 		fmt.Fprintf(b, "  on %s:%d:%d%s:\n", r.Filename, r.Start.Line, r.Start.Column, context)
-		if line, ok := sourceLine(file, r.Start.Line); ok {
-			fmt.Fprintf(b, "%4d: %s\n", r.Start.Line, line)
-			fmt.Fprintf(b, "      %s\n", underline(line, *r))
+		if file != nil && lines[file] == nil {
+			lines[file] = lineStarts(file.Bytes)
+		}
+		if line, ok := sourceLine(file, lines[file], r.Start.Line); ok {
+			shown, marks := clip(line, *r)
+			fmt.Fprintf(b, "%4d: %s\n", r.Start.Line, shown)
+			fmt.Fprintf(b, "      %s\n", marks)
 		}
 		b.WriteString("\n")
 	}
@@ -80,47 +85,89 @@ func writeOne(b *strings.Builder, files map[string]*hcl.File, d *hcl.Diagnostic)
 	}
 }
 
-// sourceLine returns line n (1-based) of a file, without its newline.
-func sourceLine(file *hcl.File, n int) (string, bool) {
-	if file == nil || n < 1 {
-		return "", false
+// lineStarts returns the offset at which each line of src starts.
+func lineStarts(src []byte) []int {
+	starts := []int{0}
+	for i, c := range src {
+		if c == '\n' {
+			starts = append(starts, i+1)
+		}
 	}
-	lines := strings.SplitN(string(file.Bytes), "\n", n+1)
-	if len(lines) < n {
-		return "", false
-	}
-	return strings.TrimRight(lines[n-1], "\r"), true
+	return starts
 }
 
-// underline returns carets under the part of line that r covers (to the
-// end of the line when r spans several), keeping tabs so they line up.
-func underline(line string, r hcl.Range) string {
+// sourceLine returns line n (1-based) of a file, without its newline.
+func sourceLine(file *hcl.File, starts []int, n int) (string, bool) {
+	if file == nil || n < 1 || n > len(starts) {
+		return "", false
+	}
+	end := len(file.Bytes)
+	if n < len(starts) {
+		end = starts[n] - 1
+	}
+	return strings.TrimRight(string(file.Bytes[starts[n-1]:end]), "\r"), true
+}
+
+// A source line longer than maxShown characters is shown as a window that
+// starts up to shownBefore characters before the offending text, with an
+// ellipsis for each end cut off: a minified JSON feed is one line.
+const (
+	maxShown    = 200
+	shownBefore = 60
+	ellipsis    = "..."
+)
+
+// clip returns the part of line to show and the carets under the part of
+// it that r covers (to the end of the line when r spans several), keeping
+// tabs so they line up.
+func clip(line string, r hcl.Range) (string, string) {
 	runes := []rune(line)
 	start := min(max(r.Start.Column-1, 0), len(runes))
 	end := len(runes)
 	if r.End.Line == r.Start.Line {
 		end = min(max(r.End.Column-1, start+1), len(runes))
 	}
-	var u strings.Builder
-	for _, c := range runes[:start] {
+	from, to := 0, len(runes)
+	if len(runes) > maxShown {
+		from = max(0, start-shownBefore)
+		to = min(len(runes), from+maxShown)
+		from = max(0, to-maxShown)
+	}
+	var shown, marks strings.Builder
+	if from > 0 {
+		shown.WriteString(ellipsis)
+		marks.WriteString(strings.Repeat(" ", len(ellipsis)))
+	}
+	shown.WriteString(string(runes[from:to]))
+	if to < len(runes) {
+		shown.WriteString(ellipsis)
+	}
+	for _, c := range runes[from:start] {
 		if c == '\t' {
-			u.WriteRune('\t')
+			marks.WriteRune('\t')
 		} else {
-			u.WriteRune(' ')
+			marks.WriteRune(' ')
 		}
 	}
-	u.WriteString(strings.Repeat("^", max(end-start, 1)))
-	return u.String()
+	marks.WriteString(strings.Repeat("^", max(min(end, to)-start, 1)))
+	return shown.String(), marks.String()
 }
 
 // AppendNew appends the diagnostics not already in diags: a problem in the
 // part of a policy that deployments share would otherwise be reported once
 // per deployment.
 func AppendNew(diags hcl.Diagnostics, more ...*hcl.Diagnostic) hcl.Diagnostics {
+	type key struct {
+		summary, detail string
+		subject         hcl.Range
+	}
+	seen := make(map[key]bool, len(diags)+len(more))
+	for _, d := range diags {
+		seen[key{d.Summary, d.Detail, subject(d)}] = true
+	}
 	for _, d := range more {
-		if !slices.ContainsFunc(diags, func(e *hcl.Diagnostic) bool {
-			return e.Summary == d.Summary && e.Detail == d.Detail && subject(e) == subject(d)
-		}) {
+		if k := (key{d.Summary, d.Detail, subject(d)}); !seen[k] {
+			seen[k] = true
 			diags = append(diags, d)
 		}
 	}

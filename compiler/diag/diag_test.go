@@ -2,6 +2,7 @@ package diag
 
 import (
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 
@@ -184,5 +185,70 @@ func TestAppendNew(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestWriteClipsLongLines shows a window of a long line around the
+// offending text, with an ellipsis for each end cut off, and keeps the
+// carets under it.
+func TestWriteClipsLongLines(t *testing.T) {
+	src := []byte(`{"a": "` + strings.Repeat("x", 1000) + `", "bad": 12, "b": "` + strings.Repeat("y", 1000) + `"}`)
+	off := strings.Index(string(src), "12")
+	r := hcl.Range{Filename: "feed.json",
+		Start: hcl.Pos{Line: 1, Column: off + 1, Byte: off},
+		End:   hcl.Pos{Line: 1, Column: off + 3, Byte: off + 2}}
+	files := map[string]*hcl.File{"feed.json": {Bytes: src}}
+	var out strings.Builder
+	if err := Write(&out, files, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Wrong JSON type", Subject: &r}}); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(out.String(), "\n")
+	shown, marks := lines[3], lines[4]
+	if !strings.HasPrefix(shown, "   1: ...") || !strings.HasSuffix(shown, "...") {
+		t.Errorf("line not clipped at both ends: %q", shown)
+	}
+	if n := len(shown) - len("   1: ") - 2*len(ellipsis); n != maxShown {
+		t.Errorf("shows %d characters, want %d", n, maxShown)
+	}
+	at := strings.Index(marks, "^")
+	if got := shown[at : at+2]; got != "12" || strings.Count(marks, "^") != 2 {
+		t.Errorf("carets under %q (%q)", got, marks)
+	}
+}
+
+// TestWriteLineEnds shows the last line of a file without a final newline,
+// the first of a file, and a short line whole.
+func TestWriteLineEnds(t *testing.T) {
+	src := []byte("first\r\nsecond\nlast")
+	files := map[string]*hcl.File{"f": {Bytes: src}}
+	var diags hcl.Diagnostics
+	for line, off := range map[int]int{1: 0, 2: 7, 3: 14} {
+		r := hcl.Range{Filename: "f", Start: hcl.Pos{Line: line, Column: 1, Byte: off}, End: hcl.Pos{Line: line, Column: 2, Byte: off + 1}}
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "S", Subject: &r})
+	}
+	var out strings.Builder
+	Write(&out, files, diags)
+	for _, want := range []string{"   1: first\n", "   2: second\n", "   3: last\n"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+// BenchmarkWriteManyDiagnostics writes 10,000 diagnostics into one large
+// file: each costs its own line, not the file.
+func BenchmarkWriteManyDiagnostics(b *testing.B) {
+	var src strings.Builder
+	for i := 0; i < 10_000; i++ {
+		fmt.Fprintf(&src, "{\"ip_prefix\": %d},\n", i)
+	}
+	files := map[string]*hcl.File{"feed.json": {Bytes: []byte(src.String())}}
+	var diags hcl.Diagnostics
+	for i := 0; i < 10_000; i++ {
+		r := hcl.Range{Filename: "feed.json", Start: hcl.Pos{Line: i + 1, Column: 15}, End: hcl.Pos{Line: i + 1, Column: 16}}
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Wrong JSON type", Subject: &r})
+	}
+	for b.Loop() {
+		Write(io.Discard, files, diags)
 	}
 }

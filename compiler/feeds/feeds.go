@@ -62,7 +62,9 @@ func Parse(format, filename string, src []byte) (*Snapshot, hcl.Diagnostics) {
 		return &Snapshot{Format: format}, p.diags
 	}
 	root := span{skipSpace(src, 0), len(bytes.TrimRight(src, space))}
-	return parse(p, value{raw: src[root.start:root.end], at: root}), p.diags
+	s := parse(p, value{raw: src[root.start:root.end], at: root})
+	p.reportHidden(format)
+	return s, p.diags
 }
 
 // unknownFormat reports a format name the caller gave, so it has no Subject.
@@ -97,6 +99,21 @@ type parser struct {
 	lines    []int   // byte offset of each line start, for binary search
 	last     hcl.Pos // the previous result of pos
 	diags    hcl.Diagnostics
+	// A feed in the wrong format has the same problem in every entry:
+	// past maxRepeats of one summary, problems are only counted.
+	repeats map[string]int
+	hidden  []hiddenProblems
+}
+
+// maxRepeats is how many problems with one summary a feed reports in full.
+const maxRepeats = 3
+
+// hiddenProblems counts the problems of one summary not reported in full,
+// and where the first of them is.
+type hiddenProblems struct {
+	summary string
+	count   int
+	first   span
 }
 
 func newParser(filename string, src []byte) *parser {
@@ -109,7 +126,39 @@ func newParser(filename string, src []byte) *parser {
 		i += j + 1
 		lines = append(lines, i)
 	}
-	return &parser{filename: filename, src: src, lines: lines}
+	return &parser{filename: filename, src: src, lines: lines, repeats: map[string]int{}}
+}
+
+// reportHidden reports, for each summary past maxRepeats, how many more
+// problems it had, pointing at the first one not shown.
+func (p *parser) reportHidden(format string) {
+	for _, h := range p.hidden {
+		r := p.rng(h.first)
+		p.diags = append(p.diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "More problems like these",
+			Detail: fmt.Sprintf("%d more of these (%s) follow the %d shown, starting here; check that the file is a feed in the %s format.",
+				h.count, h.summary, maxRepeats, format),
+			Subject: &r,
+			Extra:   hidden(h.count),
+		})
+	}
+}
+
+// hidden marks a diagnostic that stands for this many problems not shown.
+type hidden int
+
+// Problems counts the errors that diags report, those not shown included.
+func Problems(diags hcl.Diagnostics) int {
+	n := 0
+	for _, d := range diags.Errs() {
+		if h, ok := d.(*hcl.Diagnostic).Extra.(hidden); ok {
+			n += int(h)
+		} else {
+			n++
+		}
+	}
+	return n
 }
 
 // pos converts a byte offset into a 1-based line and character column.
@@ -134,6 +183,15 @@ func (p *parser) rng(s span) hcl.Range {
 }
 
 func (p *parser) errorf(at span, summary, format string, args ...any) {
+	if p.repeats[summary]++; p.repeats[summary] > maxRepeats {
+		i := slices.IndexFunc(p.hidden, func(h hiddenProblems) bool { return h.summary == summary })
+		if i < 0 {
+			p.hidden = append(p.hidden, hiddenProblems{summary: summary, first: at})
+			i = len(p.hidden) - 1
+		}
+		p.hidden[i].count++
+		return
+	}
 	r := p.rng(at)
 	p.diags = append(p.diags, &hcl.Diagnostic{
 		Severity: hcl.DiagError,

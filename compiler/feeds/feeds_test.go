@@ -363,3 +363,38 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestWrongFormatCapsRepeats parses the real AWS feed as GCP's: every one of
+// the 10,544 entries of its "prefixes" has the same two problems. Each kind
+// is reported maxRepeats times, then once more with the count of the rest.
+func TestWrongFormatCapsRepeats(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join("..", "..", "policy", "feeds", "aws-ip-ranges.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, diags := Parse("gcp", "aws.json", src)
+	var got []string
+	for _, d := range diags {
+		got = append(got, diagString(d))
+	}
+	want := []string{
+		`Missing field "creationTime"@1:1`,
+		"Entry has no prefix@5:5", `Missing field "scope"@5:5`,
+		"Entry has no prefix@11:5", `Missing field "scope"@11:5`,
+		"Entry has no prefix@17:5", `Missing field "scope"@17:5`,
+		"More problems like these@23:5", "More problems like these@23:5",
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("diagnostics:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	// The 21,089 problems issue 10 saw, reported in 9 diagnostics.
+	if n := Problems(diags); n != 21_089 {
+		t.Errorf("Problems = %d, want 21089", n)
+	}
+	for i, kind := range []string{"Entry has no prefix", `Missing field "scope"`} {
+		d := diags[len(diags)-2+i]
+		if wantDetail := fmt.Sprintf("10541 more of these (%s) follow the 3 shown, starting here; check that the file is a feed in the gcp format.", kind); d.Detail != wantDetail {
+			t.Errorf("detail %q, want %q", d.Detail, wantDetail)
+		}
+	}
+}

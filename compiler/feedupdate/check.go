@@ -73,7 +73,7 @@ func summarize(diags hcl.Diagnostics) string {
 	if d.Subject != nil {
 		s += fmt.Sprintf(" at line %d, column %d", d.Subject.Start.Line, d.Subject.Start.Column)
 	}
-	switch n := len(errs) - 1; n {
+	switch n := feeds.Problems(diags) - 1; n {
 	case 0:
 	case 1:
 		s += " (and 1 more problem)"

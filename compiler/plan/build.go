@@ -35,6 +35,10 @@ type builder struct {
 	policy *config.Policy
 	trace  *Trace
 	diags  hcl.Diagnostics
+	// siteIndex and routeIndex find the sites and routes whose region
+	// patterns match a class; routeClouds holds each route's clouds.
+	siteIndex, routeIndex patternIndex
+	routeClouds           []map[string]bool
 	// classLabel maps each class index to its label index.
 	classLabel []int
 	labels     []Label
@@ -157,13 +161,30 @@ func (b *builder) feed(name string) *config.Feed {
 // label works out each class's action for every request kind and groups
 // classes that are routed alike under one label.
 func (b *builder) label() {
+	var sitePatterns, routePatterns [][]config.Pattern
+	for _, s := range b.policy.Sites {
+		sitePatterns = append(sitePatterns, s.Regions)
+	}
+	for _, r := range b.policy.Routes {
+		routePatterns = append(routePatterns, r.Regions)
+		clouds := map[string]bool{}
+		for _, c := range r.Clouds {
+			clouds[c] = true
+		}
+		b.routeClouds = append(b.routeClouds, clouds)
+	}
+	b.siteIndex, b.routeIndex = newPatternIndex(sitePatterns), newPatternIndex(routePatterns)
 	fired := make([]bool, len(b.policy.Routes))
 	unserved := map[string][]string{}
 	keyLabel := map[string]int{}
 	for _, c := range b.trace.Classes {
 		var actions []Action
+		matched := map[int]bool{}
+		for _, ri := range b.routeIndex.owners(c) {
+			matched[ri] = true
+		}
 		for _, kind := range config.Kinds {
-			a, ri, implicit, ok := b.route(c, kind)
+			a, ri, implicit, ok := b.route(c, kind, matched)
 			if !ok {
 				b.errorf(b.policy.Routes[len(b.policy.Routes)-1].DefRange, "No route matches",
 					"No route matches %s requests from %s clients; end the routes with one whose kinds are [\"any\"] and that names no clouds or regions.", kind, c)
@@ -210,10 +231,11 @@ func (b *builder) label() {
 
 // route returns the action of the first route matching a class and kind,
 // the route's index, and whether the site was the default only because no
-// site lists the class's region.
-func (b *builder) route(c Class, kind config.Kind) (a Action, index int, implicit, ok bool) {
+// site lists the class's region. matched holds the routes whose region
+// patterns match the class.
+func (b *builder) route(c Class, kind config.Kind, matched map[int]bool) (a Action, index int, implicit, ok bool) {
 	for i, r := range b.policy.Routes {
-		if !routeMatches(r, c, kind) {
+		if !b.routeMatches(i, c, kind, matched) {
 			continue
 		}
 		a = Action{Kind: kind, Route: r.Name}
@@ -232,7 +254,8 @@ func (b *builder) route(c Class, kind config.Kind) (a Action, index int, implici
 	return Action{}, 0, false, false
 }
 
-func routeMatches(r *config.Route, c Class, kind config.Kind) bool {
+func (b *builder) routeMatches(i int, c Class, kind config.Kind, matched map[int]bool) bool {
+	r := b.policy.Routes[i]
 	kindOK := false
 	for _, k := range r.Kinds {
 		kindOK = kindOK || k.Matches(kind)
@@ -243,28 +266,52 @@ func routeMatches(r *config.Route, c Class, kind config.Kind) bool {
 	if len(r.Clouds) == 0 && len(r.Regions) == 0 {
 		return true
 	}
-	if slices.Contains(r.Clouds, c.Cloud) {
-		return true
-	}
-	for _, p := range r.Regions {
-		if p.Match(c.Cloud, c.Region) {
-			return true
-		}
-	}
-	return false
+	return b.routeClouds[i][c.Cloud] || matched[i]
 }
 
 // siteFor returns the first site that lists the class's region and true,
 // else the default site and false.
 func (b *builder) siteFor(c Class) (string, bool) {
-	for _, s := range b.policy.Sites {
-		for _, p := range s.Regions {
-			if p.Match(c.Cloud, c.Region) {
-				return s.Name, true
+	if owners := b.siteIndex.owners(c); len(owners) > 0 {
+		return b.policy.Sites[owners[0]].Name, true
+	}
+	return b.policy.Mirror.DefaultSite, false
+}
+
+// patternIndex finds which owners (sites or routes, by index) list a region
+// pattern that matches a class, with one lookup per prefix of the region
+// rather than one match per pattern: a policy may list 10,000 patterns.
+type patternIndex struct {
+	// exact maps a cloud and region to its owners; prefix maps a cloud
+	// and the part of a pattern before its "*".
+	exact, prefix map[Class][]int
+}
+
+func newPatternIndex(owners [][]config.Pattern) patternIndex {
+	x := patternIndex{exact: map[Class][]int{}, prefix: map[Class][]int{}}
+	for i, patterns := range owners {
+		for _, p := range patterns {
+			m, region := x.exact, p.Region
+			if pre, ok := strings.CutSuffix(p.Region, "*"); ok {
+				m, region = x.prefix, pre
+			}
+			k := Class{Cloud: p.Cloud, Region: region}
+			if l := m[k]; len(l) == 0 || l[len(l)-1] != i {
+				m[k] = append(l, i)
 			}
 		}
 	}
-	return b.policy.Mirror.DefaultSite, false
+	return x
+}
+
+// owners returns, in increasing order, the owners with a pattern matching c.
+func (x patternIndex) owners(c Class) []int {
+	out := slices.Clone(x.exact[c])
+	for n := 0; n <= len(c.Region); n++ {
+		out = append(out, x.prefix[Class{Cloud: c.Cloud, Region: c.Region[:n]}]...)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // nameLabels names each label after where its blobs go, sorts the labels by

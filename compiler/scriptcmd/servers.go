@@ -54,22 +54,24 @@ func cmdFaultMirror(ts *testscript.TestScript, neg bool, args []string) {
 }
 
 // faultHandler answers every request as mode says:
-//   - hang: never answers, and logs "-" at once;
-//   - slow=DURATION: 200 after DURATION, or "-" in the log when the client
-//     leaves first;
+//   - hang: never answers;
+//   - slow=DURATION: 200 after DURATION;
 //   - status=CODE: CODE;
 //   - trickle=DURATION: a 200 whose status line and headers come one byte
 //     every DURATION;
-//   - continue=CODE: "100 Continue", then CODE;
-//   - headbody=CODE: CODE with a body, even to a HEAD. The body is itself a
-//     whole response with another answer (a 200 when CODE is not 2xx, else
-//     a 404), so a client that takes it for the answer to its next request
-//     on the connection gets that request wrong;
+//   - continue=CODE: "100 Continue", then after a pause CODE;
+//   - headbody=CODE: CODE with a body, even to a HEAD, sent after a pause.
+//     The body is itself a whole response with another answer (a 200 when
+//     CODE is not 2xx, else a 404), so a client that takes it for the
+//     answer to its next request on the connection gets that one wrong;
 //   - garbage: bytes that are not HTTP, then closes the connection;
 //   - cut: half a status line and header, then closes the connection.
 //
 // Each keeps the connection open for further requests unless it says it
-// closes it.
+// closes it. The log gives each request the final status the mode answers
+// it with, "-" for none. slow and status log it as they answer (slow logs
+// "-" if the client leaves first); the others as the request comes, so
+// the line is there however early the client gives up.
 func faultHandler(mode string) (http.Handler, error) {
 	kind, arg, _ := strings.Cut(mode, "=")
 	switch kind {
@@ -101,7 +103,11 @@ func faultHandler(mode string) (http.Handler, error) {
 		switch kind {
 		case "continue":
 			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				logAs(w, strconv.Itoa(code))
 				w.WriteHeader(http.StatusContinue)
+				if !pause(r.Context()) {
+					panic(http.ErrAbortHandler)
+				}
 				w.WriteHeader(code)
 			}), nil
 		case "headbody":
@@ -110,9 +116,9 @@ func faultHandler(mode string) (http.Handler, error) {
 				other = http.StatusNotFound
 			}
 			body := responseHead(other, "Content-Length: 0")
-			answer := responseHead(code, "Content-Length: "+strconv.Itoa(len(body))) + body
-			return rawHandler(strconv.Itoa(code), func(_ context.Context, conn net.Conn) bool {
-				return write(conn, answer)
+			head := responseHead(code, "Content-Length: "+strconv.Itoa(len(body)))
+			return rawHandler(strconv.Itoa(code), func(ctx context.Context, conn net.Conn) bool {
+				return write(conn, head) && pause(ctx) && write(conn, body)
 			}), nil
 		}
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -139,6 +145,21 @@ func faultHandler(mode string) (http.Handler, error) {
 		}), nil
 	}
 	return nil, fmt.Errorf("unknown mode %q", mode)
+}
+
+// faultPause separates the parts of an answer that a client must not read
+// as one: a client that stops reading after the first has sent its next
+// request on the connection by the time the second comes.
+const faultPause = 100 * time.Millisecond
+
+// pause waits faultPause, and says whether ctx outlived it.
+func pause(ctx context.Context) bool {
+	select {
+	case <-time.After(faultPause):
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 // responseHead is an HTTP/1.1 status line and header with CODE and the

@@ -197,6 +197,7 @@ func TestFaultContinueThenFinalAnswer(t *testing.T) {
 	addr, logged, _ := startFault(t, "continue=404")
 	conn, r := dialFault(t, addr)
 	for _, path := range []string{"/a", "/b"} {
+		start := time.Now()
 		sendHead(t, conn, path)
 		if got, want := readN(t, r, len("HTTP/1.1 100 Continue\r\n\r\n")), "HTTP/1.1 100 Continue\r\n\r\n"; got != want {
 			t.Fatalf("%s: got %q, want %q", path, got, want)
@@ -208,6 +209,9 @@ func TestFaultContinueThenFinalAnswer(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != 404 || resp.Close {
 			t.Errorf("%s: final answer %d (close %v), want 404 on an open connection", path, resp.StatusCode, resp.Close)
+		}
+		if took := time.Since(start); took < faultPause {
+			t.Errorf("%s: the final answer came after %v, less than the pause", path, took)
 		}
 	}
 	if got, want := logged(), "HEAD /a 404\nHEAD /b 404\n"; got != want {
@@ -223,10 +227,14 @@ func TestFaultHeadBodyCarriesAnotherAnswer(t *testing.T) {
 		addr, logged, _ := startFault(t, "headbody="+tc.code)
 		conn, r := dialFault(t, addr)
 		for _, path := range []string{"/a", "/b"} {
+			start := time.Now()
 			sendHead(t, conn, path)
 			want := fmt.Sprintf("HTTP/1.1 %s %s\r\nContent-Length: %d\r\n\r\n%s", tc.code, map[string]string{"200": "OK", "404": "Not Found"}[tc.code], len(tc.body), tc.body)
 			if got := readN(t, r, len(want)); got != want {
 				t.Errorf("headbody=%s %s: got %q, want %q", tc.code, path, got, want)
+			}
+			if took := time.Since(start); took < faultPause {
+				t.Errorf("headbody=%s %s: the body came after %v, less than the pause", tc.code, path, took)
 			}
 		}
 		if got, want := logged(), "HEAD /a "+tc.code+"\nHEAD /b "+tc.code+"\n"; got != want {

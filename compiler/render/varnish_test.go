@@ -129,7 +129,7 @@ func TestVarnishWithoutCheck(t *testing.T) {
             return (synth(307));
         }
         return (synth(307));`)
-	for _, s := range []string{"sub vcl_hash", "sub vcl_backend_fetch", "regedge_mirror_", "-s malloc"} {
+	for _, s := range []string{"sub vcl_hash", "sub vcl_backend_fetch", "regedge_mirror_", "regedge_check", "-s malloc"} {
 		if strings.Contains(vcl, s) {
 			t.Errorf("regedge.vcl without a check holds %q", s)
 		}
@@ -171,14 +171,61 @@ backend regedge_mirror_1 {
 		`        return (hash);`,
 		`    hash_data(req.http.X-Regedge-Location);`,
 		`    set bereq.method = "HEAD";`,
-		`    if (beresp.status >= 200 && beresp.status < 300) {
-        set beresp.ttl = 3600s;
+		`#   varnishd -F -n /var/lib/varnish/regedge -a :80 -a regedge_check=/var/lib/varnish/regedge/regedge-check.sock -f /absolute/path/to/regedge.vcl -s malloc,196m`,
+		`backend regedge_check {
+    .path = "/proc/self/cwd/regedge-check.sock";
+    .connect_timeout = 1500ms;
+    .first_byte_timeout = 1500ms;
+    .between_bytes_timeout = 1500ms;
+}`,
+		`sub vcl_recv {
+    if (local.socket == "regedge_check") {
+        if (req.http.X-Regedge-Mirror == "regedge_mirror_0") {
+            set req.backend_hint = regedge_mirror_0;
+        } elsif (req.http.X-Regedge-Mirror == "regedge_mirror_1") {
+            set req.backend_hint = regedge_mirror_1;
+        } else {
+            return (synth(503));
+        }
+        return (pass);
+    }
+    unset req.http.X-Regedge-Mirror;
+}`,
+		`    set bereq.http.Connection = "close";
+    if (bereq.http.X-Regedge-Mirror) {
+        # The second hop: ask the mirror itself.
+        unset bereq.http.X-Regedge-Mirror;
     } else {
+        # The first hop: through the check socket, naming the mirror.
+        set bereq.http.X-Regedge-Mirror = bereq.backend;
+        set bereq.backend = regedge_check;
+    }`,
+		`    if (!bereq.http.X-Regedge-Mirror) {
+        if (beresp.status < 200) {
+            return (error(503, "Interim answer"));
+        }
+        if (beresp.status < 300) {
+            set beresp.http.X-Regedge-Check = "present";
+        } else {
+            set beresp.http.X-Regedge-Check = "absent";
+        }
+        return (deliver);
+    }
+    if (beresp.http.X-Regedge-Check == "present") {
+        set beresp.ttl = 3600s;
+    } elsif (beresp.http.X-Regedge-Check == "absent") {
         set beresp.ttl = 600s;
+    } else {
+        return (error(503, "No answer"));
     }`,
 		`sub vcl_backend_error {
-    set beresp.uncacheable = true;
-    set beresp.ttl = 600s;`,
+    set beresp.ttl = 0.001ms;`,
+		`    if (local.socket == "regedge_check") {
+        return (deliver);
+    }
+    if (resp.http.X-Regedge-Check != "present") {
+        set req.http.X-Regedge-Location = req.http.X-Regedge-Fallback;
+    }`,
 		`    if (resp.status >= 500 && req.http.X-Regedge-Fallback) {
         set resp.status = 307;`)
 }

@@ -1,6 +1,7 @@
 package scriptcmd
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log"
@@ -37,10 +38,9 @@ func cmdMirror(ts *testscript.TestScript, neg bool, args []string) {
 }
 
 // cmdFaultMirror runs a mirror that misbehaves as MODE says, setting NAME
-// to its base URL: "hang" never answers, "slow=DURATION" answers 200 after
-// DURATION, and "status=CODE" answers every request with CODE.
+// to its base URL. See faultHandler for the modes.
 func cmdFaultMirror(ts *testscript.TestScript, neg bool, args []string) {
-	const usage = "usage: faultmirror NAME hang|slow=DURATION|status=CODE"
+	const usage = "usage: faultmirror NAME hang|slow=DURATION|status=CODE|trickle=DURATION|continue=CODE|headbody=CODE|garbage|cut"
 	if neg || len(args) != 2 {
 		ts.Fatalf(usage)
 	}
@@ -53,12 +53,33 @@ func cmdFaultMirror(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Setenv(name, "http://"+serve(ts, name, h))
 }
 
+// faultHandler answers every request as mode says:
+//   - hang: never answers;
+//   - slow=DURATION: 200 after DURATION;
+//   - status=CODE: CODE;
+//   - trickle=DURATION: a 200 whose status line and headers come one byte
+//     every DURATION;
+//   - continue=CODE: "100 Continue", then after a pause CODE;
+//   - headbody=CODE: CODE with a body, even to a HEAD, sent after a pause.
+//     The body is itself a whole response with another answer (a 200 when
+//     CODE is not 2xx, else a 404), so a client that takes it for the
+//     answer to its next request on the connection gets that one wrong;
+//   - garbage: bytes that are not HTTP, then closes the connection;
+//   - cut: half a status line and header, then closes the connection.
+//
+// Each keeps the connection open for further requests unless it says it
+// closes it. The log gives each request the final status the mode answers
+// it with, "-" for none. slow and status log it as they answer (slow logs
+// "-" if the client leaves first); the others as the request comes, so
+// the line is there however early the client gives up.
 func faultHandler(mode string) (http.Handler, error) {
 	kind, arg, _ := strings.Cut(mode, "=")
 	switch kind {
 	case "hang":
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			logAs(w, "-")
 			<-r.Context().Done()
+			panic(http.ErrAbortHandler)
 		}), nil
 	case "slow":
 		d, err := time.ParseDuration(arg)
@@ -70,18 +91,136 @@ func faultHandler(mode string) (http.Handler, error) {
 			case <-time.After(d):
 				w.WriteHeader(http.StatusOK)
 			case <-r.Context().Done():
+				logAs(w, "-")
+				panic(http.ErrAbortHandler)
 			}
 		}), nil
-	case "status":
+	case "status", "continue", "headbody":
 		code, err := strconv.Atoi(arg)
-		if err != nil || code < 100 || code > 599 {
+		if err != nil || code < 200 || code > 599 {
 			return nil, fmt.Errorf("bad status %q", arg)
+		}
+		switch kind {
+		case "continue":
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				logAs(w, strconv.Itoa(code))
+				w.WriteHeader(http.StatusContinue)
+				if !pause(r.Context()) {
+					panic(http.ErrAbortHandler)
+				}
+				w.WriteHeader(code)
+			}), nil
+		case "headbody":
+			other := http.StatusOK
+			if code >= 200 && code < 300 {
+				other = http.StatusNotFound
+			}
+			body := responseHead(other, "Content-Length: 0")
+			head := responseHead(code, "Content-Length: "+strconv.Itoa(len(body)))
+			return rawHandler(strconv.Itoa(code), func(ctx context.Context, conn net.Conn) bool {
+				return write(conn, head) && pause(ctx) && write(conn, body)
+			}), nil
 		}
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(code)
 		}), nil
+	case "trickle":
+		d, err := time.ParseDuration(arg)
+		if err != nil || d <= 0 {
+			return nil, fmt.Errorf("bad duration %q", arg)
+		}
+		head := responseHead(http.StatusOK, "Content-Length: 0")
+		return rawHandler("200", func(ctx context.Context, conn net.Conn) bool {
+			return trickle(ctx, conn, head, d)
+		}), nil
+	case "garbage":
+		return rawHandler("-", func(_ context.Context, conn net.Conn) bool {
+			write(conn, "SSH-2.0-OpenSSH_9.2\r\n\x00\xff garbage \r\n\r\n")
+			return false
+		}), nil
+	case "cut":
+		return rawHandler("-", func(_ context.Context, conn net.Conn) bool {
+			write(conn, "HTTP/1.1 200 OK\r\nContent-Le")
+			return false
+		}), nil
 	}
 	return nil, fmt.Errorf("unknown mode %q", mode)
+}
+
+// faultPause separates the parts of an answer that a client must not read
+// as one: a client that stops reading after the first has sent its next
+// request on the connection by the time the second comes.
+const faultPause = 100 * time.Millisecond
+
+// pause waits faultPause, and says whether ctx outlived it.
+func pause(ctx context.Context) bool {
+	select {
+	case <-time.After(faultPause):
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// responseHead is an HTTP/1.1 status line and header with CODE and the
+// given header lines.
+func responseHead(code int, lines ...string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "HTTP/1.1 %d %s\r\n", code, http.StatusText(code))
+	for _, l := range lines {
+		b.WriteString(l + "\r\n")
+	}
+	b.WriteString("\r\n")
+	return b.String()
+}
+
+// write sends s on conn and says whether it all went.
+func write(conn net.Conn, s string) bool {
+	_, err := io.WriteString(conn, s)
+	return err == nil
+}
+
+// trickle sends s on conn one byte every d, and says whether it all went.
+func trickle(ctx context.Context, conn net.Conn, s string, d time.Duration) bool {
+	for i := range len(s) {
+		if i > 0 {
+			select {
+			case <-time.After(d):
+			case <-ctx.Done():
+				return false
+			}
+		}
+		if !write(conn, s[i:i+1]) {
+			return false
+		}
+	}
+	return true
+}
+
+// rawHandler takes over the connection and answers its requests, the one
+// it was given and any that follow on it, by writing the bytes itself with
+// answer, as net/http cannot send a malformed answer or a body to a HEAD.
+// Each request is logged with status, as accessLog does, before answer
+// runs; answer says whether the connection can take another request.
+func rawHandler(status string, answer func(ctx context.Context, conn net.Conn) bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		logger := logAs(w, status)
+		conn, rw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			panic(http.ErrAbortHandler)
+		}
+		defer conn.Close()
+		// A hijacked connection outlives http.Server.Close: the end of the
+		// server's base context closes it.
+		ctx := r.Context()
+		defer context.AfterFunc(ctx, func() { conn.Close() })()
+		for answer(ctx, conn) {
+			if r, err = http.ReadRequest(rw.Reader); err != nil {
+				return
+			}
+			logger.line(r, status)
+		}
+	})
 }
 
 // cmdMemregistry runs an in-memory OCI registry, setting NAME to its base
@@ -106,9 +245,15 @@ func serve(ts *testscript.TestScript, name string, h http.Handler) string {
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	ts.Check(err)
-	srv := &http.Server{Handler: accessLog(h, logFile), ErrorLog: log.New(io.Discard, "", 0)}
+	ctx, cancel := context.WithCancel(context.Background())
+	srv := &http.Server{
+		Handler:     accessLog(h, logFile),
+		ErrorLog:    log.New(io.Discard, "", 0),
+		BaseContext: func(net.Listener) context.Context { return ctx },
+	}
 	go srv.Serve(l)
 	ts.Defer(func() {
+		cancel()
 		srv.Close()
 		logFile.Close()
 	})
@@ -119,16 +264,9 @@ func serve(ts *testscript.TestScript, name string, h http.Handler) string {
 // Each line is written before the response starts, so a client that has
 // its response can already read the line.
 func accessLog(h http.Handler, out io.Writer) http.Handler {
-	var mu sync.Mutex
+	logger := &accessLogger{out: out}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		lw := &logWriter{ResponseWriter: w, log: func(status int) {
-			mu.Lock()
-			defer mu.Unlock()
-			if _, err := fmt.Fprintf(out, "%s %s %d\n", r.Method, r.RequestURI, status); err != nil {
-				// Fail the request rather than lose the line.
-				panic(http.ErrAbortHandler)
-			}
-		}}
+		lw := &logWriter{ResponseWriter: w, logger: logger, r: r}
 		h.ServeHTTP(lw, r)
 		if !lw.logged {
 			lw.WriteHeader(http.StatusOK)
@@ -136,17 +274,34 @@ func accessLog(h http.Handler, out io.Writer) http.Handler {
 	})
 }
 
-// logWriter calls log with the status before the response header is sent.
+// accessLogger writes the lines of one access log.
+type accessLogger struct {
+	mu  sync.Mutex
+	out io.Writer
+}
+
+// line logs that r was answered with status, "-" when it got no answer.
+func (l *accessLogger) line(r *http.Request, status string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if _, err := fmt.Fprintf(l.out, "%s %s %s\n", r.Method, r.RequestURI, status); err != nil {
+		// Fail the request rather than lose the line.
+		panic(http.ErrAbortHandler)
+	}
+}
+
+// logWriter logs the status before the response header is sent.
 type logWriter struct {
 	http.ResponseWriter
-	log    func(status int)
+	logger *accessLogger
+	r      *http.Request
 	logged bool
 }
 
 func (w *logWriter) WriteHeader(status int) {
 	if !w.logged && status >= 200 {
 		w.logged = true
-		w.log(status)
+		w.logger.line(w.r, strconv.Itoa(status))
 	}
 	w.ResponseWriter.WriteHeader(status)
 }
@@ -156,6 +311,21 @@ func (w *logWriter) Write(p []byte) (int, error) {
 		w.WriteHeader(http.StatusOK)
 	}
 	return w.ResponseWriter.Write(p)
+}
+
+// logAs logs w's request with status and keeps accessLog from logging it
+// again. It returns the log, for requests that follow on a hijacked
+// connection.
+func logAs(w http.ResponseWriter, status string) *accessLogger {
+	lw, ok := w.(*logWriter)
+	if !ok {
+		panic("faultmirror: the handler is not wrapped in accessLog")
+	}
+	if !lw.logged {
+		lw.logged = true
+		lw.logger.line(lw.r, status)
+	}
+	return lw.logger
 }
 
 // Unwrap lets http.ResponseController reach the underlying writer.

@@ -73,8 +73,8 @@ test: deps verify
 BENCHSTAT := golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
 bench: RUNTIMES += $(BENCH_RUNTIMES)
 bench: deps build
-	$(GO) test -run '^$$' -bench . -skip '^BenchmarkLoad$$' -count 8 ./compiler/cli/ ./compiler/lookup/ ./compiler/proxy/ | tee bin/bench.txt
-	$(GO) test -run '^$$' -bench '^BenchmarkLoad$$' -benchtime 1x -count 5 -timeout 30m ./compiler/cli/ | tee -a bin/bench.txt
+	$(GO) test -run '^$$' -bench . -skip '^BenchmarkLoad$$' -count 8 ./compiler/internal/cli/ ./compiler/internal/lookup/ ./compiler/proxy/ | tee bin/bench.txt
+	$(GO) test -run '^$$' -bench '^BenchmarkLoad$$' -benchtime 1x -count 5 -timeout 30m ./compiler/internal/cli/ | tee -a bin/bench.txt
 	$(GO) run $(BENCHSTAT) bin/bench.txt
 	@! grep -q -e '^FAIL' -e '^--- FAIL' bin/bench.txt || { echo "make bench: a benchmark failed (see bin/bench.txt)"; exit 1; }
 

@@ -7,8 +7,7 @@ import (
 	"net/netip"
 	"time"
 
-	"github.com/regedge/regedge/compiler/config"
-	"github.com/regedge/regedge/compiler/ranges"
+	"github.com/regedge/regedge/compiler/internal/config"
 )
 
 // Plan is everything a target needs to answer requests. Every list in it is
@@ -25,11 +24,11 @@ type Plan struct {
 	Default int `json:"default_label"`
 	// V4 and V6 hold every address some feed lists, except where the
 	// label would be Default. Source is unused.
-	V4    []ranges.Interval `json:"ipv4"`
-	V6    []ranges.Interval `json:"ipv6"`
-	Feeds []Feed            `json:"feeds"`
-	Nginx Nginx             `json:"nginx"`
-	Edges []Edge            `json:"edges"`
+	V4    []Interval `json:"ipv4"`
+	V6    []Interval `json:"ipv6"`
+	Feeds []Feed     `json:"feeds"`
+	Nginx Nginx      `json:"nginx"`
+	Edges []Edge     `json:"edges"`
 
 	// Trace explains a decision; targets never read it.
 	Trace *Trace `json:"-"`
@@ -169,7 +168,7 @@ func (p *Plan) For(target string) *Plan {
 
 // Trace keeps, for each address, the feed entry that decided its class.
 type Trace struct {
-	V4, V6  []ranges.Interval // Label is a class index, Source an entry index
+	V4, V6  []Interval // Label is a class index, Source an entry index
 	Classes []Class
 	Entries []Entry
 }
@@ -202,7 +201,7 @@ func (p *Plan) Lookup(addr netip.Addr) int {
 	if addr.Is4() {
 		table = p.V4
 	}
-	i := ranges.Find(table, addr)
+	i := Find(table, addr)
 	if i < 0 {
 		return p.Default
 	}

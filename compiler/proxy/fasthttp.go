@@ -14,7 +14,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
-	"github.com/regedge/regedge/compiler/answer"
+	"github.com/regedge/regedge/compiler/internal/answer"
 	"github.com/regedge/regedge/compiler/request"
 )
 

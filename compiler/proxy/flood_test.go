@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/regedge/regedge/compiler/config"
-	"github.com/regedge/regedge/compiler/pipeline"
+	"github.com/regedge/regedge/compiler/internal/compile"
+	"github.com/regedge/regedge/compiler/internal/config"
 	"github.com/regedge/regedge/compiler/plan"
 )
 
@@ -69,7 +69,7 @@ mirror {
 	if err := os.WriteFile(override, []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	plans, diags := pipeline.Plans(config.NewLoader(config.Disk{}), "../../policy/registry.k8s.io.hcl", override)
+	plans, diags := compile.Plans(config.NewLoader(config.Disk{}), "../../policy/registry.k8s.io.hcl", override)
 	if plans == nil {
 		t.Fatal(diags)
 	}

@@ -14,8 +14,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/regedge/regedge/compiler/answer"
-	"github.com/regedge/regedge/compiler/exists"
+	"github.com/regedge/regedge/compiler/internal/answer"
+	"github.com/regedge/regedge/compiler/internal/exists"
 	"github.com/regedge/regedge/compiler/plan"
 	"github.com/regedge/regedge/compiler/request"
 )

@@ -6,7 +6,7 @@ import (
 	"net/netip"
 	"strings"
 
-	"github.com/regedge/regedge/compiler/answer"
+	"github.com/regedge/regedge/compiler/internal/answer"
 	"github.com/regedge/regedge/compiler/request"
 )
 

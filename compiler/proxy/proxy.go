@@ -11,9 +11,9 @@ import (
 	"net/netip"
 	"sync/atomic"
 
-	"github.com/regedge/regedge/compiler/answer"
-	"github.com/regedge/regedge/compiler/exists"
-	"github.com/regedge/regedge/compiler/lookup"
+	"github.com/regedge/regedge/compiler/internal/answer"
+	"github.com/regedge/regedge/compiler/internal/exists"
+	"github.com/regedge/regedge/compiler/internal/lookup"
 	"github.com/regedge/regedge/compiler/plan"
 	"github.com/regedge/regedge/compiler/request"
 )

@@ -17,9 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/regedge/regedge/compiler/internal/plantest"
 	"github.com/regedge/regedge/compiler/plan"
-	"github.com/regedge/regedge/compiler/plan/plantest"
-	"github.com/regedge/regedge/compiler/ranges"
 )
 
 var (
@@ -71,11 +70,11 @@ func testPlan(mirrorURL string) *plan.Plan {
 			{Name: "other", Classes: []string{"gcp:us-central1"}, Actions: plantest.Actions("other", "other", "")},
 		},
 		Default: labelDefault,
-		V4: []ranges.Interval{
+		V4: []plan.Interval{
 			{First: netip.MustParseAddr("10.0.0.0"), Last: netip.MustParseAddr("10.0.0.255"), Label: labelEast},
 			{First: netip.MustParseAddr("10.1.0.0"), Last: netip.MustParseAddr("10.1.255.255"), Label: labelOther},
 		},
-		V6: []ranges.Interval{
+		V6: []plan.Interval{
 			{First: netip.MustParseAddr("2001:db8::"), Last: netip.MustParseAddr("2001:db8::ffff"), Label: labelEast},
 		},
 		Feeds: []plan.Feed{
@@ -441,7 +440,7 @@ func TestServeHTTPPeerMode(t *testing.T) {
 	m := newMirror(t)
 	p := testPlan(m.URL)
 	p.ClientIP = plan.ClientIP{}
-	p.V4 = append(p.V4, ranges.Interval{First: netip.MustParseAddr("127.0.0.0"), Last: netip.MustParseAddr("127.255.255.255"), Label: labelOther})
+	p.V4 = append(p.V4, plan.Interval{First: netip.MustParseAddr("127.0.0.0"), Last: netip.MustParseAddr("127.255.255.255"), Label: labelOther})
 	h := New(p)
 	r := httptest.NewRequest("GET", "/v2/pause/manifests/latest", nil)
 	r.RemoteAddr = "127.0.0.1:5555"
@@ -745,7 +744,7 @@ func TestClientOverTheWire(t *testing.T) {
 	blob := "/v2/pause/blobs/" + absentDigest
 	peer := testPlan("http://mirror.invalid")
 	peer.ClientIP = plan.ClientIP{}
-	peer.V4 = []ranges.Interval{{First: netip.MustParseAddr("127.0.0.0"), Last: netip.MustParseAddr("127.255.255.255"), Label: labelOther}}
+	peer.V4 = []plan.Interval{{First: netip.MustParseAddr("127.0.0.0"), Last: netip.MustParseAddr("127.255.255.255"), Label: labelOther}}
 	for _, kind := range serverKinds {
 		t.Run(kind, func(t *testing.T) {
 			addr := startServer(t, kind, New(testPlan("http://mirror.invalid")))

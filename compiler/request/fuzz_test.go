@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/regedge/regedge/compiler/config"
+	"github.com/regedge/regedge/compiler/internal/config"
 )
 
 // FuzzParse checks that any request target parses without panicking, and

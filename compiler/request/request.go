@@ -6,7 +6,7 @@ package request
 import (
 	"strings"
 
-	"github.com/regedge/regedge/compiler/config"
+	"github.com/regedge/regedge/compiler/internal/config"
 )
 
 // Grammars from the OCI distribution spec, as regular expressions that both

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/regedge/regedge/compiler/config"
+	"github.com/regedge/regedge/compiler/internal/config"
 )
 
 var (

@@ -4,7 +4,7 @@ package main
 import (
 	"os"
 
-	"github.com/regedge/regedge/compiler/cli"
+	"github.com/regedge/regedge/compiler/internal/cli"
 )
 
 func main() { os.Exit(cli.Main()) }

@@ -1,0 +1,183 @@
+package answer
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/regedge/regedge/compiler/internal/config"
+	"github.com/regedge/regedge/compiler/internal/plantest"
+	"github.com/regedge/regedge/compiler/plan"
+	"github.com/regedge/regedge/compiler/request"
+)
+
+var (
+	hex64  = strings.Repeat("0123456789abcdef", 4)
+	sha256 = "sha256:" + hex64
+	sha512 = "sha512:" + hex64 + hex64
+	sig    = "sha256-" + hex64 + ".sig"
+)
+
+// Labels of testPlan.
+const (
+	labelSite     = 0 // blobs to site "east", the rest to upstream "main"
+	labelUpstream = 1 // everything to upstream "other"
+	labelPlain    = 2 // blobs to site "plain", whose URL has a path
+)
+
+func testPlan(check bool) *plan.Plan {
+	p := &plan.Plan{
+		Registry: plan.Registry{InfoURL: "https://example.com/info", PrivacyURL: "https://example.com/privacy"},
+		Upstreams: []plan.Upstream{
+			{Name: "main", Endpoint: "https://main.example", Prefix: "proj/images"},
+			{Name: "other", Endpoint: "http://other.example:5000", Prefix: "mirror"},
+		},
+		Sites: []plan.Site{
+			{Name: "east", URL: "https://east.example", BlobPath: "/containers/images/{digest}"},
+			{Name: "plain", URL: "https://plain.example/base", BlobPath: "/blobs/{digest}/data"},
+		},
+		Labels: []plan.Label{
+			{Name: "east", Actions: plantest.Actions("r", "main", "east")},
+			{Name: "upstream-other", Actions: plantest.Actions("u", "other", "")},
+			{Name: "plain", Actions: plantest.Actions("p", "main", "plain")},
+		},
+	}
+	if check {
+		p.Check = &plan.Check{PositiveTTL: plan.Duration(time.Hour), NegativeTTL: plan.Duration(time.Minute), Timeout: plan.Duration(time.Second), CacheSize: 10}
+	}
+	return p
+}
+
+func TestFor(t *testing.T) {
+	const (
+		mainBase  = "https://main.example/v2/proj/images/"
+		otherBase = "http://other.example:5000/v2/mirror/"
+		eastBlob  = "https://east.example/containers/images/sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	)
+	tests := []struct {
+		name   string
+		method string
+		target string
+		label  int
+		check  bool
+		// exists answers the check; nil means it must not be asked.
+		exists *bool
+		want   Response
+	}{
+		{name: "rule 1", method: "POST", target: "/v2/a/blobs/" + sha256, label: labelSite,
+			want: Response{Status: 405}},
+		{name: "rule 2", method: "GET", target: "/v2/%2e%2e/a/blobs/" + sha256, label: labelSite,
+			want: Response{Status: 404}},
+		{name: "rule 3", method: "GET", target: "/", label: labelSite,
+			want: Response{Status: 307, Location: "https://example.com/info"}},
+		{name: "rule 4", method: "HEAD", target: "/privacy", label: labelUpstream,
+			want: Response{Status: 307, Location: "https://example.com/privacy"}},
+		{name: "rule 5", method: "GET", target: "/v2/", label: labelSite,
+			want: Response{Status: 200, Body: "{}", Headers: map[string]string{
+				"Docker-Distribution-Api-Version": "registry/2.0",
+				"Content-Type":                    "application/json",
+			}}},
+		{name: "rule 11", method: "GET", target: "/healthz", label: labelSite,
+			want: Response{Status: 200, Body: "ok\n", Headers: map[string]string{"Content-Type": "text/plain"}}},
+		{name: "rule 6", method: "GET", target: "/v2/a/b/manifests/" + sig + "?x=1", label: labelSite,
+			want: Response{Status: 307, Location: mainBase + "a/b/manifests/" + sig, Route: "r-signature"}},
+		{name: "rule 6 other upstream", method: "GET", target: "/v2/a/manifests/" + sig, label: labelUpstream,
+			want: Response{Status: 307, Location: otherBase + "a/manifests/" + sig, Route: "u-signature"}},
+		{name: "rule 7 tag, query dropped", method: "GET", target: "/v2/pause/manifests/3.9?x=1", label: labelSite,
+			want: Response{Status: 307, Location: mainBase + "pause/manifests/3.9", Route: "r-manifest"}},
+		{name: "rule 7 digest", method: "HEAD", target: "/v2/pause/manifests/" + sha512, label: labelUpstream,
+			want: Response{Status: 307, Location: otherBase + "pause/manifests/" + sha512, Route: "u-manifest"}},
+		{name: "rule 8 with query", method: "GET", target: "/v2/pause/tags/list?n=10&last=b", label: labelSite,
+			want: Response{Status: 307, Location: mainBase + "pause/tags/list?n=10&last=b", Route: "r-tags"}},
+		{name: "rule 8 without query", method: "GET", target: "/v2/pause/tags/list", label: labelUpstream,
+			want: Response{Status: 307, Location: otherBase + "pause/tags/list", Route: "u-tags"}},
+		{name: "rule 8 empty query", method: "GET", target: "/v2/pause/tags/list?", label: labelUpstream,
+			want: Response{Status: 307, Location: otherBase + "pause/tags/list", Route: "u-tags"}},
+		{name: "rule 9 with query", method: "GET", target: "/v2/pause/referrers/" + sha256 + "?artifactType=x", label: labelSite,
+			want: Response{Status: 307, Location: mainBase + "pause/referrers/" + sha256 + "?artifactType=x", Route: "r-referrers"}},
+		{name: "rule 9 without query", method: "GET", target: "/v2/pause/referrers/" + sha256, label: labelUpstream,
+			want: Response{Status: 307, Location: otherBase + "pause/referrers/" + sha256, Route: "u-referrers"}},
+		{name: "rule 10 upstream only", method: "GET", target: "/v2/pause/blobs/" + sha256, label: labelUpstream, check: true,
+			want: Response{Status: 307, Location: otherBase + "pause/blobs/" + sha256, Route: "u-blob"}},
+		{name: "rule 10 site unchecked", method: "GET", target: "/v2/pause/blobs/" + sha256, label: labelSite,
+			want: Response{Status: 307, Location: eastBlob, Site: "east", Route: "r-blob"}},
+		{name: "rule 10 site checked, present", method: "GET", target: "/v2/pause/blobs/" + sha256 + "?x=1", label: labelSite, check: true, exists: ptr(true),
+			want: Response{Status: 307, Location: eastBlob, Site: "east", Route: "r-blob"}},
+		{name: "rule 10 site checked, absent", method: "GET", target: "/v2/pause/blobs/" + sha256, label: labelSite, check: true, exists: ptr(false),
+			want: Response{Status: 307, Location: mainBase + "pause/blobs/" + sha256, Route: "r-blob"}},
+		{name: "rule 10 site with path", method: "HEAD", target: "/v2/a/b/blobs/" + sha512, label: labelPlain,
+			want: Response{Status: 307, Location: "https://plain.example/base/blobs/" + sha512 + "/data", Site: "plain", Route: "p-blob"}},
+		{name: "rule 11", method: "GET", target: "/v2/_catalog", label: labelSite,
+			want: Response{Status: 404}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := request.Parse(tt.method, tt.target)
+			asked := 0
+			exists := func(site, url string) bool {
+				if tt.exists == nil {
+					t.Fatalf("exists(%q, %q) called, but the answer must not check", site, url)
+				}
+				asked++
+				if site != "east" {
+					t.Errorf("exists asked about site %q, want %q", site, "east")
+				}
+				if url != eastBlob {
+					t.Errorf("exists asked about %q, want %q", url, eastBlob)
+				}
+				return *tt.exists
+			}
+			got := For(testPlan(tt.check), r, tt.label, exists)
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("For(%s %s) =\n%+v\nwant\n%+v", tt.method, tt.target, got, tt.want)
+			}
+			if tt.exists != nil && asked != 1 {
+				t.Errorf("exists asked %d times, want 1", asked)
+			}
+		})
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func TestUpstreamURL(t *testing.T) {
+	u := plan.Upstream{Name: "main", Endpoint: "https://registry.example:8443", Prefix: "a/b"}
+	tests := []struct {
+		r    request.Request
+		want string
+	}{
+		{request.Request{Rule: request.RuleBlob, Kind: config.KindBlob, Repo: "x/y", Ref: sha256},
+			"https://registry.example:8443/v2/a/b/x/y/blobs/" + sha256},
+		{request.Request{Rule: request.RuleManifest, Kind: config.KindManifest, Repo: "x", Ref: "v1"},
+			"https://registry.example:8443/v2/a/b/x/manifests/v1"},
+		{request.Request{Rule: request.RuleSignature, Kind: config.KindSignature, Repo: "x", Ref: sig},
+			"https://registry.example:8443/v2/a/b/x/manifests/" + sig},
+		{request.Request{Rule: request.RuleTags, Kind: config.KindTags, Repo: "x", Query: "n=1"},
+			"https://registry.example:8443/v2/a/b/x/tags/list?n=1"},
+		{request.Request{Rule: request.RuleReferrers, Kind: config.KindReferrers, Repo: "x", Ref: sha256},
+			"https://registry.example:8443/v2/a/b/x/referrers/" + sha256},
+	}
+	for _, tt := range tests {
+		if got := UpstreamURL(u, tt.r); got != tt.want {
+			t.Errorf("UpstreamURL(%+v) = %q, want %q", tt.r, got, tt.want)
+		}
+	}
+}
+
+func TestSiteURL(t *testing.T) {
+	tests := []struct {
+		site plan.Site
+		want string
+	}{
+		{plan.Site{URL: "https://s.example", BlobPath: "/containers/images/{digest}"}, "https://s.example/containers/images/" + sha256},
+		{plan.Site{URL: "https://s.example/base", BlobPath: "/blobs/{digest}/data"}, "https://s.example/base/blobs/" + sha256 + "/data"},
+		{plan.Site{URL: "http://s.example:81", BlobPath: "/{digest}"}, "http://s.example:81/" + sha256},
+		{plan.Site{URL: "https://s.example", BlobPath: "/b/x{digest}.bin"}, "https://s.example/b/x" + sha256 + ".bin"},
+	}
+	for _, tt := range tests {
+		if got := SiteURL(tt.site, sha256); got != tt.want {
+			t.Errorf("SiteURL(%+v) = %q, want %q", tt.site, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,42 @@
+package cli
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/regedge/regedge/compiler/internal/outdir"
+	"github.com/regedge/regedge/compiler/internal/render"
+	"github.com/regedge/regedge/compiler/internal/report"
+)
+
+func runBuild(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("build", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var pf policyFlags
+	pf.register(fs)
+	out := fs.String("out", "out", "output `DIR`, replaced as a whole")
+	force := fs.Bool("force", false, "replace DIR even if it is not empty and regedge build did not write it")
+	if fs.Parse(args) != nil || fs.NArg() != 0 {
+		return 2
+	}
+	r := pf.render(stderr)
+	if r == nil {
+		return 1
+	}
+	files := append(r.files, render.File{Path: "REPORT.md", Data: report.Write(r.plans, r.files, r.diags)})
+	if err := outdir.Replace(*out, files, outdir.Options{Force: *force, Inputs: r.inputs}); err != nil {
+		fmt.Fprintf(stderr, "regedge: %v\n", err)
+		var refused *outdir.RefusedError
+		if errors.As(err, &refused) {
+			hint := "Name another folder with -out (-force does not change this)."
+			if refused.Forcible {
+				hint = "A build deletes everything in its output folder: name another folder with -out, or add -force to replace this one."
+			}
+			fmt.Fprintf(stderr, "regedge: %s\n", hint)
+		}
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,131 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/regedge/regedge/compiler/internal/plandiff"
+	"github.com/regedge/regedge/compiler/plan"
+)
+
+const diffUsage = "usage: regedge diff -old PATH -new PATH [-deployment NAME]"
+
+// runDiff prints, as Markdown, what changes for clients from one plan to
+// another. It reports; it does not judge, so changes still exit 0.
+func runDiff(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("diff", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	oldPath := fs.String("old", "", "`PATH` before: a plan.json, a folder build wrote, or a policy .hcl file")
+	newPath := fs.String("new", "", "`PATH` after, as for -old")
+	deployment := fs.String("deployment", "", "deployment `NAME`, for policies and folders with deployments")
+	if fs.Parse(args) != nil || fs.NArg() != 0 || *oldPath == "" || *newPath == "" {
+		fmt.Fprintln(stderr, diffUsage)
+		return 2
+	}
+	before, status := loadPlan(*oldPath, *deployment, stderr)
+	if before == nil {
+		return status
+	}
+	after, status := loadPlan(*newPath, *deployment, stderr)
+	if after == nil {
+		return status
+	}
+	md, err := plandiff.Markdown(before, after)
+	if err != nil {
+		fmt.Fprintf(stderr, "regedge: %v\n", err)
+		return 1
+	}
+	io.WriteString(stdout, md)
+	return 0
+}
+
+// usageError is a problem with the command line rather than the files.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+// loadPlan returns the plan at path, or nil and the exit status after
+// printing why. A path ending in .hcl (or naming the embedded policy) is a
+// policy, built as build would; a folder holds plan.json, or one folder per
+// deployment; anything else is a plan.json.
+func loadPlan(path, deployment string, stderr io.Writer) (*plan.Plan, int) {
+	if strings.HasSuffix(path, ".hcl") || strings.HasPrefix(path, embeddedPrefix) {
+		pf := policyFlags{policy: path}
+		return pf.plan(stderr, deployment)
+	}
+	p, err := readPlan(path, deployment)
+	if err != nil {
+		fmt.Fprintf(stderr, "regedge: %v\n", err)
+		if errors.As(err, new(usageError)) {
+			return nil, 2
+		}
+		return nil, 1
+	}
+	return p, 0
+}
+
+// readPlan reads a plan.json, or the one in a folder build wrote: the
+// deployment's folder in it, if one is named.
+func readPlan(path, deployment string) (*plan.Plan, error) {
+	info, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if info.IsDir() {
+		dir := path
+		path = filepath.Join(dir, deployment, "plan.json")
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			return nil, folderError(dir, deployment)
+		}
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	p, err := decodePlan(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	if deployment != "" && p.Deployment != deployment {
+		return nil, usageError{fmt.Sprintf("%s is not the plan of deployment %q", path, deployment)}
+	}
+	return p, nil
+}
+
+// folderError explains a folder without the plan.json asked for, naming the
+// deployments it does hold.
+func folderError(dir, deployment string) error {
+	entries, _ := os.ReadDir(dir)
+	var names []string
+	for _, e := range entries {
+		if _, err := os.Stat(filepath.Join(dir, e.Name(), "plan.json")); err == nil && e.IsDir() {
+			names = append(names, e.Name())
+		}
+	}
+	slices.Sort(names)
+	switch {
+	case len(names) == 0 && deployment != "":
+		return usageError{fmt.Sprintf("%s has no deployment %q", dir, deployment)}
+	case len(names) == 0:
+		return fmt.Errorf("%s holds no plan.json; is it a folder regedge build wrote?", dir)
+	case deployment == "":
+		return usageError{fmt.Sprintf("%s has deployments %s; choose one with -deployment", dir, strings.Join(names, ", "))}
+	}
+	return usageError{fmt.Sprintf("%s has no deployment %q; it has %s", dir, deployment, strings.Join(names, ", "))}
+}
+
+func decodePlan(data []byte) (*plan.Plan, error) {
+	var p plan.Plan
+	if err := json.Unmarshal(data, &p); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}

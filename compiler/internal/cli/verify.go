@@ -1,0 +1,114 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+
+	"github.com/regedge/regedge/compiler/internal/config"
+	"github.com/regedge/regedge/compiler/internal/verify"
+)
+
+// defaultBlob is the digest verify expects the mirrors to hold unless told
+// otherwise.
+const defaultBlob = "sha256:0000000000000000000000000000000000000000000000000000000000000000"
+
+func runVerify(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var pf policyFlags
+	pf.register(fs)
+	deployment := fs.String("deployment", "", "deployment `NAME`, for policies with deployments")
+	target := fs.String("target", "", "the target's `NAME`: its client rule, its existence check and the refusals its HTTP parser is allowed (fastly, haproxy, nginx, proxy, varnish, worker)")
+	endpoint := fs.String("endpoint", "", "base `URL` of the target to verify, such as http://127.0.0.1:8080")
+	blob := fs.String("blob", defaultBlob, "`DIGEST` of a blob the mirrors hold")
+	sample := fs.Int("sample", 0, "probe only `N` addresses (at least one per label); 0 probes all")
+	concurrency := fs.Int("concurrency", 8, "requests in flight")
+	asJSON := fs.Bool("json", false, "print the report as one JSON object")
+	if fs.Parse(args) != nil || fs.NArg() != 0 || *endpoint == "" {
+		fmt.Fprintln(stderr, "usage: regedge verify [-policy FILE] [-override FILE] [-deployment NAME] [-target NAME] -endpoint URL [-blob DIGEST] [-sample N] [-concurrency N] [-json]")
+		return 2
+	}
+	base, problems := checkVerifyFlags(*target, *endpoint, *blob, *sample, *concurrency)
+	for _, problem := range problems {
+		fmt.Fprintf(stderr, "regedge: %s\n", problem)
+	}
+	if len(problems) > 0 {
+		return 2
+	}
+	p, status := pf.plan(stderr, *deployment)
+	if p == nil {
+		return status
+	}
+	p = p.For(*target)
+	if err := verify.CheckHealth(context.Background(), p, base); err != nil {
+		fmt.Fprintf(stderr, "regedge: cannot verify %s: %v\n", base, err)
+		return 1
+	}
+	cfg := verify.Config{Plan: p, Endpoint: base, Blob: *blob, Sample: *sample, Concurrency: *concurrency, Target: *target}
+	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		bar := progressbar.NewOptions(-1, progressbar.OptionSetWriter(stderr), progressbar.OptionSetDescription("verify"),
+			progressbar.OptionShowCount(), progressbar.OptionClearOnFinish())
+		cfg.Progress = func(done, total int) {
+			bar.ChangeMax(total)
+			bar.Set(done)
+		}
+	}
+	report := verify.Run(context.Background(), cfg)
+	oracle := verify.CheckTable(p)
+	if *asJSON {
+		out, _ := json.MarshalIndent(struct {
+			verify.Report
+			Table []verify.OracleMismatch `json:"table_mismatches"`
+		}{report, oracle}, "", "  ")
+		fmt.Fprintf(stdout, "%s\n", out)
+	} else {
+		verify.WriteText(stdout, p, report, oracle)
+	}
+	if len(report.Mismatches) > 0 || len(report.CorpusMismatches) > 0 || len(oracle) > 0 {
+		return 1
+	}
+	return 0
+}
+
+// maxConcurrency bounds -concurrency: beyond it verify measures its own
+// machine more than the target.
+const maxConcurrency = 256
+
+// verifyTargets are the names -target takes: each edge target, whose own
+// settings the policy holds, and nginx and the proxy, which follow the
+// policy's top-level settings.
+func verifyTargets() []string {
+	return slices.Sorted(slices.Values(append([]string{"nginx", "proxy"}, config.EdgeTargets...)))
+}
+
+// checkVerifyFlags says what is wrong with each flag verify cannot use,
+// before anything is sent, and returns the endpoint as a base URL.
+func checkVerifyFlags(target, endpoint, blob string, sample, concurrency int) (string, []string) {
+	var problems []string
+	if target != "" && !slices.Contains(verifyTargets(), target) {
+		problems = append(problems, fmt.Sprintf("-target: %q is not a target; want one of %s", target, strings.Join(verifyTargets(), ", ")))
+	}
+	base, err := verify.ParseEndpoint(endpoint)
+	if err != nil {
+		problems = append(problems, "-endpoint: "+err.Error())
+	}
+	if !verify.IsDigest(blob) {
+		problems = append(problems, fmt.Sprintf("-blob: %q is not a digest; want sha256: and 64 lower-case hex digits, or sha512: and 128", blob))
+	}
+	if sample < 0 {
+		problems = append(problems, fmt.Sprintf("-sample: %d is negative; want 0 (every address) or a number of addresses", sample))
+	}
+	if concurrency < 1 || concurrency > maxConcurrency {
+		problems = append(problems, fmt.Sprintf("-concurrency: %d is out of range; want 1 to %d requests in flight", concurrency, maxConcurrency))
+	}
+	return base, problems
+}

@@ -1,0 +1,130 @@
+// Package config reads a regedge policy. It parses the HCL, applies an
+// override file and each deployment's changes, evaluates expressions and
+// checks every value against a strict grammar.
+//
+// It exposes the policy as written, with source ranges for every value, rather
+// than the result of evaluating it against the feeds: that is the plan's job.
+package config
+
+import (
+	"os"
+	"path"
+	"sort"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclparse"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+
+	"github.com/regedge/regedge/compiler/internal/diag"
+)
+
+// Reader reads the files a policy names: the policy itself, its override and
+// the feed snapshots.
+type Reader interface {
+	ReadFile(name string) ([]byte, error)
+}
+
+// Disk reads files from the file system.
+type Disk struct{}
+
+// ReadFile implements Reader.
+func (Disk) ReadFile(name string) ([]byte, error) { return os.ReadFile(name) }
+
+// Loader parses policy files and keeps their sources so diagnostics can quote
+// them.
+type Loader struct {
+	Reader Reader
+	Parser *hclparse.Parser
+}
+
+// NewLoader returns a Loader that reads through r.
+func NewLoader(r Reader) *Loader {
+	return &Loader{Reader: r, Parser: hclparse.NewParser()}
+}
+
+// Files returns every file read so far, by name, for rendering diagnostics.
+func (l *Loader) Files() map[string]*hcl.File { return l.Parser.Files() }
+
+// AddSource registers a non-HCL file (a feed) so that diagnostics pointing
+// into it can show the offending line.
+func (l *Loader) AddSource(name string, src []byte) {
+	l.Parser.AddFile(name, &hcl.File{Bytes: src})
+}
+
+// Load reads the policy file and, if overridePath is not empty, the override
+// file, and returns one decoded policy per deployment.
+func (l *Loader) Load(policyPath, overridePath string) ([]*Policy, hcl.Diagnostics) {
+	base, diags := l.parse(policyPath)
+	if base == nil {
+		return nil, diags
+	}
+	if overridePath != "" {
+		over, d := l.parse(overridePath)
+		diags = append(diags, d...)
+		if over != nil {
+			diags = append(diags, mergeBody(base, over, "override")...)
+		}
+	}
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	variants, d := splitDeployments(base)
+	diags = append(diags, d...)
+	var policies []*Policy
+	budget := float64(MaxWork)
+	for _, v := range variants {
+		p, d := decode(v.body, l.Reader, &budget)
+		p.Deployment = v.name
+		diags = diag.AppendNew(diags, d...)
+		policies = append(policies, p)
+	}
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	return policies, diags
+}
+
+func (l *Loader) parse(name string) (*hclsyntax.Body, hcl.Diagnostics) {
+	src, err := l.Reader.ReadFile(name)
+	if err != nil {
+		return nil, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Cannot read policy file",
+			Detail:   err.Error() + ".",
+		}}
+	}
+	if diags := checkSource(name, src); diags.HasErrors() {
+		l.AddSource(name, src) // for the diagnostic's source line
+		return nil, diags
+	}
+	f, diags := l.Parser.ParseHCL(src, name)
+	if f == nil {
+		return nil, diags
+	}
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	body := f.Body.(*hclsyntax.Body)
+	if diags := countBlocks(body); diags.HasErrors() {
+		return nil, diags
+	}
+	return body, diags
+}
+
+// Resolve returns name relative to the directory of the file that mentions it.
+func Resolve(from hcl.Range, name string) string {
+	if path.IsAbs(name) {
+		return name
+	}
+	return path.Join(path.Dir(from.Filename), name)
+}
+
+// sortedKeys returns the keys of m in order, for deterministic iteration.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

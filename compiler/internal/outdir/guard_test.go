@@ -1,0 +1,167 @@
+package outdir
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/regedge/regedge/compiler/internal/render"
+)
+
+var newFiles = []render.File{{Path: "plan.json", Data: []byte("new")}, {Path: "nginx/nginx.conf", Data: []byte("conf")}}
+
+var newSnapshot = []string{"./", marked, "nginx/", "nginx/nginx.conf=conf", "plan.json=new"}
+
+// writeTree creates files (path=contents; a path ending in / is a folder).
+func writeTree(t *testing.T, dir string, files ...string) {
+	t.Helper()
+	for _, f := range files {
+		path, data, _ := strings.Cut(f, "=")
+		full := filepath.Join(dir, filepath.FromSlash(path))
+		if path[len(path)-1] == '/' {
+			if err := os.MkdirAll(full, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// refused checks that err is a refusal, forcible or not.
+func refused(t *testing.T, err error, forcible bool) {
+	t.Helper()
+	var r *RefusedError
+	if !errors.As(err, &r) {
+		t.Fatalf("err = %v, want a refusal", err)
+	}
+	if r.Forcible != forcible {
+		t.Errorf("%v: forcible = %v, want %v", err, r.Forcible, forcible)
+	}
+}
+
+func TestRefusesUnmarkedFolder(t *testing.T) {
+	parent := t.TempDir()
+	dir := filepath.Join(parent, "project")
+	writeTree(t, dir, ".git/HEAD=ref", "notes.txt=mine", "policy/p.hcl=policy")
+	before := snapshot(t, dir)
+	err := Replace(dir, newFiles, Options{})
+	refused(t, err, true)
+	if got := snapshot(t, dir); !slices.Equal(got, before) {
+		t.Errorf("after the refusal:\n%q\nwant:\n%q", got, before)
+	}
+	if got := names(t, parent); !slices.Equal(got, []string{"project"}) {
+		t.Errorf("beside the folder: %q, want only [project]", got)
+	}
+	if err := Replace(dir, newFiles, Options{Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	if got := snapshot(t, dir); !slices.Equal(got, newSnapshot) {
+		t.Errorf("forced:\n%q\nwant:\n%q", got, newSnapshot)
+	}
+}
+
+func TestReplacesEmptyOrMarkedFolder(t *testing.T) {
+	for name, tree := range map[string][]string{
+		"empty":       nil,
+		"marker only": {Marker + "=anything"},
+		"marked":      {Marker + "=", "stale.conf=x", "sub/x=y"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "out")
+			writeTree(t, dir, append([]string{"./"}, tree...)...)
+			if err := Replace(dir, newFiles, Options{}); err != nil {
+				t.Fatal(err)
+			}
+			if got := snapshot(t, dir); !slices.Equal(got, newSnapshot) {
+				t.Errorf("output:\n%q\nwant:\n%q", got, newSnapshot)
+			}
+		})
+	}
+}
+
+func TestRefusesNonFolder(t *testing.T) {
+	parent := t.TempDir()
+	writeTree(t, parent, "file=data", "folder/x=y")
+	if err := os.Symlink("nowhere", filepath.Join(parent, "dangling")); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"file", "dangling"} {
+		err := Replace(filepath.Join(parent, name), newFiles, Options{Force: true})
+		refused(t, err, false)
+	}
+	if got := snapshot(t, parent); !slices.Equal(got, []string{"./", "dangling->nowhere", "file=data", "folder/", "folder/x=y"}) {
+		t.Errorf("after the refusals: %q", got)
+	}
+}
+
+func TestRefusesFoldersHoldingInputs(t *testing.T) {
+	root := t.TempDir()
+	writeTree(t, root, Marker+"=", "policy/"+Marker+"=", "policy/p.hcl=policy", "policy/feeds/aws.json={}", "override.hcl=o")
+	if err := os.Symlink("policy", filepath.Join(root, "link")); err != nil {
+		t.Fatal(err)
+	}
+	inputs := []string{filepath.Join(root, "policy/p.hcl"), filepath.Join(root, "policy/feeds/../feeds/aws.json"), filepath.Join(root, "override.hcl")}
+	before := snapshot(t, root)
+	// Marked and forced, so only the inputs stand in the way.
+	for _, dir := range []string{"policy", "policy/feeds", "policy/feeds/", ".", "link", "link/feeds"} {
+		err := Replace(filepath.Join(root, dir), newFiles, Options{Force: true, Inputs: inputs})
+		refused(t, err, false)
+	}
+	if got := snapshot(t, root); !slices.Equal(got, before) {
+		t.Errorf("after the refusals:\n%q\nwant:\n%q", got, before)
+	}
+	// A folder beside the inputs, or inside their folder, is fine.
+	for _, dir := range []string{"out", "policy/out"} {
+		if err := Replace(filepath.Join(root, dir), newFiles, Options{Inputs: inputs}); err != nil {
+			t.Errorf("%s: %v", dir, err)
+		}
+	}
+}
+
+func TestRefusesCurrentFolderAndAncestors(t *testing.T) {
+	root := t.TempDir()
+	work := filepath.Join(root, "a", "work")
+	writeTree(t, root, Marker+"=", "a/"+Marker+"=", "a/work/"+Marker+"=", "a/work/x=y")
+	t.Chdir(work)
+	before := snapshot(t, root)
+	for _, dir := range []string{".", "..", "../..", work, "../work"} {
+		err := Replace(dir, newFiles, Options{Force: true})
+		refused(t, err, false)
+	}
+	if got := snapshot(t, root); !slices.Equal(got, before) {
+		t.Errorf("after the refusals:\n%q\nwant:\n%q", got, before)
+	}
+	if err := Replace("out", newFiles, Options{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestReplacesThroughSymlink(t *testing.T) {
+	parent := t.TempDir()
+	writeTree(t, parent, "real/"+Marker+"=", "real/old=x")
+	link := filepath.Join(parent, "out")
+	if err := os.Symlink("real", link); err != nil {
+		t.Fatal(err)
+	}
+	if err := Replace(link, newFiles, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if target, err := os.Readlink(link); err != nil || target != "real" {
+		t.Errorf("the link now points at %q (%v), want real", target, err)
+	}
+	if got := snapshot(t, filepath.Join(parent, "real")); !slices.Equal(got, newSnapshot) {
+		t.Errorf("output:\n%q\nwant:\n%q", got, newSnapshot)
+	}
+	if got := names(t, parent); !slices.Equal(got, []string{"out", "real"}) {
+		t.Errorf("beside the output: %q", got)
+	}
+}

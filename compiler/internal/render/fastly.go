@@ -1,0 +1,290 @@
+package render
+
+import (
+	"fmt"
+	"net/netip"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"go4.org/netipx"
+
+	"github.com/regedge/regedge/compiler/internal/config"
+	"github.com/regedge/regedge/compiler/plan"
+)
+
+// Fastly's limits on a VCL service that the generated VCL must respect.
+const (
+	// FastlyMaxVCLBytes is the largest VCL file Fastly accepts: 1 MB,
+	// counted as 1,000,000 bytes so that either reading of "MB" holds.
+	FastlyMaxVCLBytes = 1_000_000
+	// FastlyMaxACLs is the most ACLs a Fastly service may declare.
+	FastlyMaxACLs = 1000
+)
+
+// fastlyShareKey names the backends' shared health-check pool. Fastly
+// requires one on every backend declared in VCL; regedge declares no probe,
+// so any fixed key will do.
+const fastlyShareKey = "regedge"
+
+type fastlyData struct {
+	Deployment string
+	ShareKey   string
+	// ClientHeader is the request header holding the client address, or ""
+	// for the TCP peer (client.ip).
+	ClientHeader string
+	TrustedHops  int
+	ClientRegex  string
+	// Unknown is an address the plan gives the default label; it stands for
+	// a client whose address cannot be read.
+	Unknown      string
+	DefaultLabel string
+	ACLs         []fastlyACL
+	Prefixes     int
+	Tables       []fastlyTable
+	Backends     []fastlyBackend
+	Check        *fastlyCheck
+	InfoURL      string
+	PrivacyURL   string
+	grammar
+}
+
+// fastlyACL holds the addresses of one label.
+type fastlyACL struct {
+	Name     string
+	Label    string
+	Prefixes []netip.Prefix
+}
+
+// fastlyTable maps labels to strings.
+type fastlyTable struct {
+	Name    string
+	Entries []fastlyEntry
+}
+
+type fastlyEntry struct{ Key, Value string }
+
+// fastlyBackend is one mirror host the existence check asks.
+type fastlyBackend struct {
+	Name, Host, Port string
+	TLS              bool
+}
+
+// fastlyOrigin is the scheme://host[:port] of a mirror site and the name
+// of the backend that serves it.
+type fastlyOrigin struct {
+	Origin, Name string
+	Backend      int
+}
+
+type fastlyCheck struct {
+	PositiveSec, NegativeSec, TimeoutMs int64
+	Origins                             []fastlyOrigin
+}
+
+// fastlyHeaderName is the grammar of a header regedge may read in VCL as
+// req.http.NAME.
+var fastlyHeaderName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]*$`)
+
+// Fastly renders the Fastly VCL service: one ACL per label, tables of
+// redirect targets per label, and the rules of docs/request-handling.md in
+// vcl_recv, answered through vcl_error.
+func Fastly(p *plan.Plan) ([]File, error) {
+	acls := fastlyACLs(p)
+	if len(acls) > FastlyMaxACLs {
+		return nil, fmt.Errorf("the plan needs %d ACLs, one per label with addresses; Fastly allows at most %d ACLs per service", len(acls), FastlyMaxACLs)
+	}
+	d := fastlyData{
+		grammar:      requestGrammar,
+		Deployment:   p.Deployment,
+		ShareKey:     fastlyShareKey,
+		ClientHeader: p.ClientIP.Header,
+		TrustedHops:  p.ClientIP.TrustedHops,
+		DefaultLabel: p.Labels[p.Default].Name,
+		ACLs:         acls,
+		InfoURL:      p.Registry.InfoURL,
+		PrivacyURL:   p.Registry.PrivacyURL,
+	}
+	for _, a := range acls {
+		d.Prefixes += len(a.Prefixes)
+	}
+	if h := p.ClientIP.Header; h != "" {
+		if !fastlyHeaderName.MatchString(h) {
+			return nil, fmt.Errorf("cannot read the client address from header %q", h)
+		}
+		d.ClientRegex = fmt.Sprintf(`(?:^|,)\s*([^,\s]+)\s*(?:,[^,]*){%d}$`, p.ClientIP.TrustedHops)
+	}
+	unknown, err := fastlyUnknownAddr(p)
+	if err != nil {
+		return nil, err
+	}
+	d.Unknown = unknown.String()
+	for _, kind := range []config.Kind{config.KindManifest, config.KindSignature, config.KindTags, config.KindReferrers, config.KindBlob} {
+		t := fastlyTable{Name: "regedge_" + string(kind) + "_upstream"}
+		for i, l := range p.Labels {
+			u := p.Upstream(p.Action(i, kind).Upstream)
+			t.Entries = append(t.Entries, fastlyEntry{Key: l.Name, Value: u.Endpoint + "/v2/" + u.Prefix})
+		}
+		d.Tables = append(d.Tables, t)
+	}
+	sites := fastlyTable{Name: "regedge_blob_site"}
+	for i, l := range p.Labels {
+		if a := p.Action(i, config.KindBlob); a.Site != "" {
+			s := p.Site(a.Site)
+			sites.Entries = append(sites.Entries, fastlyEntry{Key: l.Name, Value: s.URL + s.BlobPath})
+		}
+	}
+	d.Tables = append(d.Tables, sites)
+	if c := p.Check; c != nil && len(sites.Entries) > 0 {
+		backends, origins, err := fastlyBackends(p)
+		if err != nil {
+			return nil, err
+		}
+		d.Backends = backends
+		d.Check = &fastlyCheck{
+			PositiveSec: c.PositiveTTL.Seconds(),
+			NegativeSec: c.NegativeTTL.Seconds(),
+			TimeoutMs:   c.Timeout.Milliseconds(),
+			Origins:     origins,
+		}
+	}
+	vcl, err := execute("fastly/regedge.vcl.tmpl", d)
+	if err != nil {
+		return nil, err
+	}
+	if len(vcl) > FastlyMaxVCLBytes {
+		return nil, fmt.Errorf("the VCL is %d bytes; Fastly accepts at most %d (1 MB)", len(vcl), FastlyMaxVCLBytes)
+	}
+	return []File{{Path: "fastly/regedge.vcl", Data: vcl, Entries: d.Prefixes}}, nil
+}
+
+// fastlyACLs gives each label with addresses an ACL of the CIDR prefixes
+// of its intervals. The intervals do not overlap, so neither do the ACLs,
+// and the order in which they are tried cannot matter.
+func fastlyACLs(p *plan.Plan) []fastlyACL {
+	prefixes := make([][]netip.Prefix, len(p.Labels))
+	for _, table := range [][]plan.Interval{p.V4, p.V6} {
+		for _, iv := range table {
+			prefixes[iv.Label] = append(prefixes[iv.Label], netipx.IPRangeFrom(iv.First, iv.Last).Prefixes()...)
+		}
+	}
+	names := make([]string, len(p.Labels))
+	for i, l := range p.Labels {
+		names[i] = l.Name
+	}
+	idents := fastlyNames("label_", names)
+	var acls []fastlyACL
+	for i, l := range p.Labels {
+		if len(prefixes[i]) > 0 {
+			acls = append(acls, fastlyACL{Name: idents[i], Label: l.Name, Prefixes: prefixes[i]})
+		}
+	}
+	return acls
+}
+
+// fastlyBackends declares one backend per mirror host (scheme, host and
+// port) that some label's blobs go to, named after the first site there,
+// and lists the origin (scheme://host[:port]) of every such site with its
+// backend.
+func fastlyBackends(p *plan.Plan) ([]fastlyBackend, []fastlyOrigin, error) {
+	used := map[string]bool{}
+	for i := range p.Labels {
+		used[p.Action(i, config.KindBlob).Site] = true
+	}
+	var backends []fastlyBackend
+	var firstSites []string
+	var origins []fastlyOrigin
+	byHost := map[fastlyBackend]int{}
+	byOrigin := map[string]bool{}
+	for _, s := range p.Sites {
+		if !used[s.Name] {
+			continue
+		}
+		u, err := url.Parse(s.URL)
+		if err != nil {
+			return nil, nil, fmt.Errorf("site %s: %w", s.Name, err)
+		}
+		b := fastlyBackend{Host: u.Hostname(), Port: u.Port(), TLS: u.Scheme == "https"}
+		if b.Port == "" {
+			b.Port = map[bool]string{true: "443", false: "80"}[b.TLS]
+		}
+		n, ok := byHost[b]
+		if !ok {
+			n = len(backends)
+			byHost[b] = n
+			backends = append(backends, b)
+			firstSites = append(firstSites, s.Name)
+		}
+		if origin := u.Scheme + "://" + u.Host; !byOrigin[origin] {
+			byOrigin[origin] = true
+			origins = append(origins, fastlyOrigin{Origin: origin, Backend: n})
+		}
+	}
+	for i, name := range fastlyNames("site_", firstSites) {
+		backends[i].Name = name
+	}
+	for i := range origins {
+		origins[i].Name = backends[origins[i].Backend].Name
+	}
+	return backends, origins, nil
+}
+
+// fastlyNames turns names into distinct VCL identifiers that start with
+// prefix: every character outside [a-z0-9_] becomes "_", and a name that
+// then collides with an earlier one gets its position appended.
+func fastlyNames(prefix string, names []string) []string {
+	taken := map[string]bool{}
+	out := make([]string, len(names))
+	for i, n := range names {
+		id := prefix + strings.Map(func(r rune) rune {
+			if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' {
+				return r
+			}
+			return '_'
+		}, strings.ToLower(n))
+		for taken[id] {
+			id += "_" + strconv.Itoa(i)
+		}
+		taken[id] = true
+		out[i] = id
+	}
+	return out
+}
+
+// fastlyUnknownAddr returns the first address, IPv4 before IPv6, that the plan
+// gives the default label. A client whose address cannot be read is
+// looked up as this address, so it gets the default label too.
+func fastlyUnknownAddr(p *plan.Plan) (netip.Addr, error) {
+	for _, t := range []struct {
+		table []plan.Interval
+		first netip.Addr
+	}{{p.V4, netip.IPv4Unspecified()}, {p.V6, netip.IPv6Unspecified()}} {
+		addr := t.first
+		for _, iv := range t.table {
+			if addr.Less(iv.First) || iv.Label == p.Default {
+				return addr, nil
+			}
+			if addr = iv.Last.Next(); !addr.IsValid() {
+				break
+			}
+		}
+		if addr.IsValid() {
+			return addr, nil
+		}
+	}
+	return netip.Addr{}, fmt.Errorf("every address has a label other than the default, %s, so none can stand for an unknown client", p.Labels[p.Default].Name)
+}
+
+// fastlyString returns s as a Fastly VCL string literal. Inside double quotes
+// Fastly expands %XX escapes and nothing else, so "%" is written %25; a
+// double quote, a control character or a non-ASCII character is refused
+// rather than escaped, as validation never lets one through.
+func fastlyString(s string) (string, error) {
+	for _, r := range s {
+		if r < 0x20 || r > 0x7e || r == '"' {
+			return "", fmt.Errorf("refusing to quote %q for VCL: it holds %q", s, r)
+		}
+	}
+	return `"` + strings.ReplaceAll(s, "%", "%25") + `"`, nil
+}

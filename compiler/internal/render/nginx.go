@@ -1,0 +1,155 @@
+package render
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"go4.org/netipx"
+
+	"github.com/regedge/regedge/compiler/internal/config"
+	"github.com/regedge/regedge/compiler/plan"
+	"github.com/regedge/regedge/compiler/request"
+)
+
+// trustedCertificate is Debian's CA bundle, used to verify https mirrors.
+const trustedCertificate = "/etc/ssl/certs/ca-certificates.crt"
+
+type nginxData struct {
+	Deployment         string
+	WorkerProcesses    string
+	StateDir           string
+	Listen             []string
+	Resolver           []string
+	TimeoutMs          int64
+	ClientHeader       string
+	ClientHeaderVar    string
+	ClientRegex        string
+	TrustedHops        int
+	DefaultLabel       string
+	Maps               []nginxMap
+	Check              *nginxCheck
+	VerifyTLS          bool
+	TrustedCertificate string
+	InfoURL            string
+	PrivacyURL         string
+	LongNameRegex      string
+	grammar
+}
+
+// nginxMap maps a label to a value; Entries lists only labels whose value
+// differs from Default.
+type nginxMap struct {
+	Var     string
+	Default string
+	Entries []nginxMapEntry
+}
+
+type nginxMapEntry struct{ Label, Value string }
+
+type nginxCheck struct {
+	ZoneMB, MaxSizeMB                     int
+	PositiveSec, NegativeSec, InactiveSec int64
+}
+
+type geoData struct {
+	Entries []geoEntry
+}
+
+type geoEntry struct {
+	Prefix netip.Prefix
+	Label  string
+}
+
+// Nginx renders nginx.conf and its geo table.
+func Nginx(p *plan.Plan) ([]File, error) {
+	d := nginxData{
+		grammar:            requestGrammar,
+		Deployment:         p.Deployment,
+		WorkerProcesses:    p.Nginx.WorkerProcesses,
+		StateDir:           p.Nginx.StateDir,
+		Listen:             p.Nginx.Listen,
+		Resolver:           p.Nginx.Resolver,
+		TimeoutMs:          5000,
+		ClientHeader:       p.ClientIP.Header,
+		TrustedHops:        p.ClientIP.TrustedHops,
+		DefaultLabel:       p.Labels[p.Default].Name,
+		TrustedCertificate: trustedCertificate,
+		InfoURL:            p.Registry.InfoURL,
+		PrivacyURL:         p.Registry.PrivacyURL,
+		LongNameRegex:      fmt.Sprintf("~^.{%d}", request.MaxName+1),
+	}
+	if h := p.ClientIP.Header; h != "" {
+		d.ClientHeaderVar = "$http_" + strings.ReplaceAll(strings.ToLower(h), "-", "_")
+		// Blanks are written \x20 and \x09: nginx reads \t itself.
+		d.ClientRegex = fmt.Sprintf(`~(?:^|,)[\x20\x09]*(?<regedge_xff>%s)[\x20\x09]*(?:,[^,]*){%d}$`, request.Address, p.ClientIP.TrustedHops)
+	}
+	if c := p.Check; c != nil {
+		d.TimeoutMs = c.Timeout.Milliseconds()
+		// A keys zone megabyte holds about 8,000 keys.
+		zone := c.CacheSize/8000 + 1
+		d.Check = &nginxCheck{
+			ZoneMB:      zone,
+			MaxSizeMB:   zone * 4,
+			PositiveSec: c.PositiveTTL.Seconds(),
+			NegativeSec: c.NegativeTTL.Seconds(),
+			InactiveSec: max(c.PositiveTTL.Seconds(), c.NegativeTTL.Seconds()),
+		}
+	}
+	for _, s := range p.Sites {
+		d.VerifyTLS = d.VerifyTLS || strings.HasPrefix(s.URL, "https:")
+	}
+	for _, kind := range []config.Kind{config.KindManifest, config.KindSignature, config.KindTags, config.KindReferrers, config.KindBlob} {
+		d.Maps = append(d.Maps, labelMap(p, "$regedge_"+string(kind)+"_upstream", func(l int) string {
+			u := p.Upstream(p.Action(l, kind).Upstream)
+			return u.Endpoint + "/v2/" + u.Prefix
+		}))
+	}
+	mirror := func(l int, part int) string {
+		a := p.Action(l, config.KindBlob)
+		if a.Site == "" {
+			return ""
+		}
+		s := p.Site(a.Site)
+		before, after, _ := strings.Cut(s.URL+s.BlobPath, "{digest}")
+		return []string{before, after}[part]
+	}
+	d.Maps = append(d.Maps,
+		labelMap(p, "$regedge_blob_mirror", func(l int) string { return mirror(l, 0) }),
+		labelMap(p, "$regedge_blob_mirror_suffix", func(l int) string { return mirror(l, 1) }))
+
+	conf, err := execute("nginx/nginx.conf.tmpl", d)
+	if err != nil {
+		return nil, err
+	}
+	table := geoTable(p)
+	geo, err := execute("nginx/geo.conf.tmpl", table)
+	if err != nil {
+		return nil, err
+	}
+	return []File{{Path: "nginx/nginx.conf", Data: conf}, {Path: "nginx/geo.conf", Data: geo, Entries: len(table.Entries)}}, nil
+}
+
+func labelMap(p *plan.Plan, variable string, value func(label int) string) nginxMap {
+	m := nginxMap{Var: variable, Default: value(p.Default)}
+	for i, l := range p.Labels {
+		if v := value(i); v != m.Default {
+			m.Entries = append(m.Entries, nginxMapEntry{Label: l.Name, Value: v})
+		}
+	}
+	return m
+}
+
+// geoTable lists the plan's intervals as CIDR prefixes: nginx's geo module
+// takes ranges only for IPv4, and prefixes work for both families.
+func geoTable(p *plan.Plan) geoData {
+	var d geoData
+	for _, table := range [][]plan.Interval{p.V4, p.V6} {
+		for _, iv := range table {
+			for _, pfx := range netipx.IPRangeFrom(iv.First, iv.Last).Prefixes() {
+				d.Entries = append(d.Entries, geoEntry{Prefix: pfx, Label: p.Labels[iv.Label].Name})
+			}
+		}
+	}
+	return d
+}

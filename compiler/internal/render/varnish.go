@@ -1,0 +1,221 @@
+package render
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"regexp"
+	"strings"
+
+	"go4.org/netipx"
+
+	"github.com/regedge/regedge/compiler/internal/config"
+	"github.com/regedge/regedge/compiler/plan"
+	"github.com/regedge/regedge/compiler/request"
+)
+
+// varnishTLSDir holds the sockets of the sidecars that carry Varnish's
+// existence checks to https mirrors: Varnish 7.1 has no backend TLS.
+const varnishTLSDir = "/run/regedge/tls"
+
+// varnishAddr matches the strings regedge takes for an address: a dotted
+// quad without leading zeros, or an IPv6 address without a zone. std.ip
+// alone would also take "127.1", "010.0.0.1", "1.2.3.4:80" and zones.
+const varnishAddr = `^(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])|[0-9A-Fa-f.]*:[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*)$`
+
+// varnishIdent is the grammar of the header names VCL reads and of the
+// site names in sidecar socket paths.
+var varnishIdent = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]*$`)
+
+type varnishData struct {
+	Deployment string
+	// ClientHeader is the header holding the client, or "" for the peer.
+	ClientHeader string
+	// ForwardedFor is true when ClientHeader is X-Forwarded-For, to which
+	// varnishd appends the peer before vcl_recv runs.
+	ForwardedFor bool
+	TrustedHops  int
+	ClientRegex  string
+	AddrRegex    string
+	DefaultLabel string
+	ACLs         []varnishACL
+	Maps         []varnishMap
+	Sites        []varnishSite
+	Backends     []varnishBackend
+	// TLSSidecars is true when some backend is an https mirror's sidecar.
+	TLSSidecars   bool
+	Check         *varnishCheck
+	InfoURL       string
+	PrivacyURL    string
+	LongNameRegex string
+	grammar
+}
+
+// varnishACL is one label's addresses, as non-overlapping prefixes.
+type varnishACL struct {
+	Name, Label string
+	Prefixes    []netip.Prefix
+}
+
+// varnishMap is a subroutine that sets Header from the client's label;
+// Entries lists only labels whose value differs from Default.
+type varnishMap struct {
+	Sub, Header string
+	nginxMap
+}
+
+// varnishSite is a mirror site's blob URL split around the digest, and the
+// backend and request that check it.
+type varnishSite struct {
+	Name                  string
+	Before, After         string
+	Backend               string
+	Host                  string
+	PathBefore, PathAfter string
+}
+
+// varnishBackend is one mirror host: a TCP address, or for https the
+// socket of a TLS sidecar.
+type varnishBackend struct {
+	Name        string
+	Host, Port  string
+	Path        string
+	Destination string
+}
+
+// varnishCheck is the existence check in Varnish's units.
+type varnishCheck struct {
+	PositiveSec, NegativeSec int64
+	TimeoutMs                int64
+	StorageMB                int
+}
+
+// Varnish renders regedge.vcl for Varnish 7.1.
+func Varnish(p *plan.Plan) ([]File, error) {
+	d := varnishData{
+		grammar:       requestGrammar,
+		Deployment:    p.Deployment,
+		ClientHeader:  p.ClientIP.Header,
+		TrustedHops:   p.ClientIP.TrustedHops,
+		AddrRegex:     varnishAddr,
+		DefaultLabel:  p.Labels[p.Default].Name,
+		InfoURL:       p.Registry.InfoURL,
+		PrivacyURL:    p.Registry.PrivacyURL,
+		LongNameRegex: fmt.Sprintf("^.{%d}", request.MaxName+1),
+	}
+	if h := p.ClientIP.Header; h != "" {
+		if !varnishIdent.MatchString(h) {
+			return nil, fmt.Errorf("refusing client header %q: it is not a header name", h)
+		}
+		d.ForwardedFor = strings.EqualFold(h, "X-Forwarded-For")
+		d.ClientRegex = fmt.Sprintf(`^(?:.*,)?[[:blank:]]*([0-9A-Fa-f:.]+)[[:blank:]]*(?:,[^,]*){%d}$`, p.ClientIP.TrustedHops)
+	}
+	if c := p.Check; c != nil {
+		d.Check = &varnishCheck{
+			PositiveSec: c.PositiveTTL.Seconds(),
+			NegativeSec: c.NegativeTTL.Seconds(),
+			TimeoutMs:   c.Timeout.Milliseconds(),
+			// An answer kept in malloc storage takes about 2 KiB.
+			StorageMB: max(16, (c.CacheSize+511)/512),
+		}
+	}
+	acls, entries := varnishACLs(p)
+	d.ACLs = acls
+	for _, kind := range []config.Kind{config.KindSignature, config.KindManifest, config.KindTags, config.KindReferrers, config.KindBlob} {
+		d.Maps = append(d.Maps, varnishMap{
+			Sub:    "regedge_" + string(kind) + "_upstream",
+			Header: "X-Regedge-Upstream",
+			nginxMap: labelMap(p, "", func(l int) string {
+				u := p.Upstream(p.Action(l, kind).Upstream)
+				return u.Endpoint + "/v2/" + u.Prefix
+			}),
+		})
+	}
+	d.Maps = append(d.Maps, varnishMap{
+		Sub:      "regedge_blob_site",
+		Header:   "X-Regedge-Site",
+		nginxMap: labelMap(p, "", func(l int) string { return p.Action(l, config.KindBlob).Site }),
+	})
+	if err := varnishSites(p, &d); err != nil {
+		return nil, err
+	}
+	vcl, err := execute("varnish/regedge.vcl.tmpl", d)
+	if err != nil {
+		return nil, err
+	}
+	return []File{{Path: "varnish/regedge.vcl", Data: vcl, Entries: entries}}, nil
+}
+
+// varnishACLs gives each label but the default an ACL of the prefixes that
+// cover its intervals. The intervals do not overlap, so no address is in
+// two ACLs and the order they are tried in cannot change an answer.
+func varnishACLs(p *plan.Plan) ([]varnishACL, int) {
+	byLabel := make([][]netip.Prefix, len(p.Labels))
+	entries := 0
+	for _, table := range [][]plan.Interval{p.V4, p.V6} {
+		for _, iv := range table {
+			pfx := netipx.IPRangeFrom(iv.First, iv.Last).Prefixes()
+			byLabel[iv.Label] = append(byLabel[iv.Label], pfx...)
+			entries += len(pfx)
+		}
+	}
+	var acls []varnishACL
+	for i, l := range p.Labels {
+		if len(byLabel[i]) == 0 {
+			continue
+		}
+		// Varnish 7.1 writes a +table ACL's name into C unmangled, so the
+		// name holds no "-".
+		name := fmt.Sprintf("regedge_label_%d", i)
+		acls = append(acls, varnishACL{Name: name, Label: l.Name, Prefixes: byLabel[i]})
+	}
+	return acls, entries
+}
+
+// varnishSites describes each site some label sends blobs to and, when the
+// plan checks blobs, one backend per mirror host.
+func varnishSites(p *plan.Plan, d *varnishData) error {
+	used := map[string]bool{}
+	for l := range p.Labels {
+		used[p.Action(l, config.KindBlob).Site] = true
+	}
+	backends := map[string]string{}
+	for _, s := range p.Sites {
+		if !used[s.Name] {
+			continue
+		}
+		u, err := url.Parse(s.URL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
+			return fmt.Errorf("site %s: URL %q is not an http or https URL", s.Name, s.URL)
+		}
+		path := strings.TrimPrefix(s.URL, u.Scheme+"://"+u.Host)
+		before, after, _ := strings.Cut(s.URL+s.BlobPath, "{digest}")
+		pathBefore, pathAfter, _ := strings.Cut(path+s.BlobPath, "{digest}")
+		site := varnishSite{Name: s.Name, Before: before, After: after, Host: u.Host, PathBefore: pathBefore, PathAfter: pathAfter}
+		if d.Check != nil {
+			port := u.Port()
+			if port == "" {
+				port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+			}
+			key := u.Scheme + "://" + net.JoinHostPort(u.Hostname(), port)
+			name, ok := backends[key]
+			if !ok {
+				name = fmt.Sprintf("regedge_mirror_%d", len(d.Backends))
+				backends[key] = name
+				b := varnishBackend{Name: name, Host: u.Hostname(), Port: port, Destination: key}
+				if u.Scheme == "https" {
+					if !varnishIdent.MatchString(s.Name) {
+						return fmt.Errorf("refusing site name %q in a socket path", s.Name)
+					}
+					b.Path = varnishTLSDir + "/" + s.Name + ".sock"
+					d.TLSSidecars = true
+				}
+				d.Backends = append(d.Backends, b)
+			}
+			site.Backend = name
+		}
+		d.Sites = append(d.Sites, site)
+	}
+	return nil
+}

@@ -1,0 +1,329 @@
+package render
+
+import (
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/regedge/regedge/compiler/internal/config"
+	"github.com/regedge/regedge/compiler/plan"
+)
+
+func renderVarnish(t *testing.T, p *plan.Plan) string {
+	t.Helper()
+	files, err := Varnish(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) != 1 || files[0].Path != "varnish/regedge.vcl" {
+		t.Fatalf("Varnish rendered %d files, the first %q; want varnish/regedge.vcl alone", len(files), files[0].Path)
+	}
+	return string(files[0].Data)
+}
+
+// setBlobSite sends the blobs of a label's clients to a site.
+func setBlobSite(p *plan.Plan, label int, site string) {
+	for i, a := range p.Labels[label].Actions {
+		if a.Kind == config.KindBlob {
+			p.Labels[label].Actions[i].Site = site
+		}
+	}
+}
+
+func wantSnippets(t *testing.T, vcl string, snippets ...string) {
+	t.Helper()
+	for _, s := range snippets {
+		if !strings.Contains(vcl, s) {
+			t.Errorf("regedge.vcl lacks:\n%s", s)
+		}
+	}
+}
+
+func TestVarnishACLSplitsIntervalsIntoPrefixes(t *testing.T) {
+	files, err := Varnish(testPlan())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if files[0].Entries != 5 {
+		t.Errorf("Entries = %d; want 5", files[0].Entries)
+	}
+	wantSnippets(t, string(files[0].Data), `# Label "east".
+acl regedge_label_1 +table {
+    "10.0.0.1"/32;
+    "10.0.0.2"/31;
+    "10.0.0.4"/31;
+    "10.0.0.6"/32;
+    "2001:db8::"/112;
+}`)
+	// The default label has no addresses, so no ACL.
+	if strings.Contains(string(files[0].Data), "acl regedge_label_0 ") {
+		t.Error("regedge.vcl has an ACL for the default label")
+	}
+}
+
+func TestVarnishClientFromForwardedFor(t *testing.T) {
+	vcl := renderVarnish(t, testPlan())
+	wantSnippets(t, vcl,
+		// varnishd's own entry comes off, then the entry two places from the right.
+		`if (req.http.X-Forwarded-For ~ ",") {
+        set req.http.X-Regedge-List = regsub(req.http.X-Forwarded-For, ",[^,]*$", "");
+    }`,
+		`if (req.http.X-Regedge-List ~ "^(?:.*,)?[[:blank:]]*([0-9A-Fa-f:.]+)[[:blank:]]*(?:,[^,]*){2}$") {`,
+		`std.ip(req.http.X-Regedge-Client, "0.0.0.0", false) != std.ip(req.http.X-Regedge-Client, "::", false)`,
+		`    if (!req.http.X-Regedge-Client) {
+        set req.http.X-Regedge-Label = "upstream-main";
+    } elsif (std.ip(req.http.X-Regedge-Client, "0.0.0.0", false) ~ regedge_label_1) {
+        set req.http.X-Regedge-Label = "east";
+    } else {
+        set req.http.X-Regedge-Label = "upstream-main";
+    }`)
+}
+
+func TestVarnishClientFromOtherHeaderOrPeer(t *testing.T) {
+	p := testPlan()
+	p.ClientIP = plan.ClientIP{Header: "CF-Connecting-IP"}
+	vcl := renderVarnish(t, p)
+	wantSnippets(t, vcl, `set req.http.X-Regedge-List = req.http.CF-Connecting-IP;`, `(?:,[^,]*){0}$"`)
+	if strings.Contains(vcl, "regsub(req.http.X-Forwarded-For") {
+		t.Error("regedge.vcl edits X-Forwarded-For though the client is in CF-Connecting-IP")
+	}
+
+	p.ClientIP = plan.ClientIP{}
+	vcl = renderVarnish(t, p)
+	wantSnippets(t, vcl, `set req.http.X-Regedge-Client = client.ip;`)
+	if strings.Contains(vcl, "req.http.X-Regedge-List =") {
+		t.Error("regedge.vcl reads a header though the client is the peer")
+	}
+}
+
+// The address grammar takes the addresses netip.ParseAddr takes, less
+// zones, and none of the other forms getaddrinfo accepts. (std.ip then
+// refuses what only looks like an address, such as "1:2".)
+func TestVarnishAddrRegex(t *testing.T) {
+	re := regexp.MustCompile(varnishAddr)
+	for _, s := range []string{"0.0.0.0", "52.216.0.5", "255.255.255.255", "::", "::1", "2600:1f18::1", "::ffff:52.216.0.5", "::FFFF:34D8:5", "1:2:3:4:5:6:7:8"} {
+		if _, err := netip.ParseAddr(s); err != nil || !re.MatchString(s) {
+			t.Errorf("%q: ParseAddr error %v, regex match %t", s, err, re.MatchString(s))
+		}
+	}
+	for _, s := range []string{"", "052.216.0.5", "52.216.5", "256.1.1.1", "1.2.3.4:80", "[::1]", "fe80::1%eth0", "::1 ", "a:b", "localhost", "0x7f.0.0.1"} {
+		if a, err := netip.ParseAddr(s); (err == nil && a.Zone() == "") || re.MatchString(s) {
+			t.Errorf("%q: ParseAddr error %v, regex match %t", s, err, re.MatchString(s))
+		}
+	}
+}
+
+func TestVarnishWithoutCheck(t *testing.T) {
+	vcl := renderVarnish(t, testPlan())
+	wantSnippets(t, vcl,
+		`    if (req.http.X-Regedge-Site == "east") {
+        set req.http.X-Regedge-Location = "https://east.example.com/m/b/" + req.http.X-Regedge-Ref + "/data";
+    }`,
+		`        if (!req.http.X-Regedge-Location) {
+            set req.http.X-Regedge-Location = req.http.X-Regedge-Fallback;
+            return (synth(307));
+        }
+        return (synth(307));`)
+	for _, s := range []string{"sub vcl_hash", "sub vcl_backend_fetch", "regedge_mirror_", "regedge_check", "-s malloc"} {
+		if strings.Contains(vcl, s) {
+			t.Errorf("regedge.vcl without a check holds %q", s)
+		}
+	}
+}
+
+func TestVarnishCheck(t *testing.T) {
+	p := testPlan()
+	p.Check = &plan.Check{
+		PositiveTTL: plan.Duration(time.Hour),
+		NegativeTTL: plan.Duration(10 * time.Minute),
+		Timeout:     plan.Duration(1500 * time.Millisecond),
+		CacheSize:   100000,
+	}
+	p.Sites = append(p.Sites, plan.Site{Name: "west", URL: "http://[::1]:8081/w", BlobPath: "/{digest}"})
+	setBlobSite(p, 0, "west")
+	vcl := renderVarnish(t, p)
+	wantSnippets(t, vcl,
+		`-s malloc,196m`,
+		`# "https://east.example.com:443"
+backend regedge_mirror_0 {
+    .path = "/run/regedge/tls/east.sock";
+    .connect_timeout = 1500ms;
+    .first_byte_timeout = 1500ms;
+    .between_bytes_timeout = 1500ms;
+}`,
+		`# "http://[::1]:8081"
+backend regedge_mirror_1 {
+    .host = "::1";
+    .port = "8081";`,
+		`        set req.http.X-Regedge-Location = "https://east.example.com/m/b/" + req.http.X-Regedge-Ref + "/data";
+        set req.backend_hint = regedge_mirror_0;
+        set req.http.Host = "east.example.com";
+        set req.url = "/m/b/" + req.http.X-Regedge-Ref + "/data";`,
+		`        set req.http.X-Regedge-Location = "http://[::1]:8081/w/" + req.http.X-Regedge-Ref;
+        set req.backend_hint = regedge_mirror_1;
+        set req.http.Host = "[::1]:8081";
+        set req.url = "/w/" + req.http.X-Regedge-Ref;`,
+		`        return (hash);`,
+		`    hash_data(req.http.X-Regedge-Location);`,
+		`    set bereq.method = "HEAD";`,
+		`#   varnishd -F -n /var/lib/varnish/regedge -a :80 -a regedge_check=/var/lib/varnish/regedge/regedge-check.sock -f /absolute/path/to/regedge.vcl -s malloc,196m`,
+		`backend regedge_check {
+    .path = "/proc/self/cwd/regedge-check.sock";
+    .connect_timeout = 1500ms;
+    .first_byte_timeout = 1500ms;
+    .between_bytes_timeout = 1500ms;
+}`,
+		`sub vcl_recv {
+    if (local.socket == "regedge_check") {
+        if (req.http.X-Regedge-Mirror == "regedge_mirror_0") {
+            set req.backend_hint = regedge_mirror_0;
+        } elsif (req.http.X-Regedge-Mirror == "regedge_mirror_1") {
+            set req.backend_hint = regedge_mirror_1;
+        } else {
+            return (synth(503));
+        }
+        return (pass);
+    }
+    unset req.http.X-Regedge-Mirror;
+}`,
+		`    set bereq.http.Connection = "close";
+    if (bereq.http.X-Regedge-Mirror) {
+        # The second hop: ask the mirror itself.
+        unset bereq.http.X-Regedge-Mirror;
+    } else {
+        # The first hop: through the check socket, naming the mirror.
+        set bereq.http.X-Regedge-Mirror = bereq.backend;
+        set bereq.backend = regedge_check;
+    }`,
+		`    if (!bereq.http.X-Regedge-Mirror) {
+        if (beresp.status < 200) {
+            return (error(503, "Interim answer"));
+        }
+        if (beresp.status < 300) {
+            set beresp.http.X-Regedge-Check = "present";
+        } else {
+            set beresp.http.X-Regedge-Check = "absent";
+        }
+        return (deliver);
+    }
+    if (beresp.http.X-Regedge-Check == "present") {
+        set beresp.ttl = 3600s;
+    } elsif (beresp.http.X-Regedge-Check == "absent") {
+        set beresp.ttl = 600s;
+    } else {
+        return (error(503, "No answer"));
+    }`,
+		`sub vcl_backend_error {
+    set beresp.ttl = 0.001ms;`,
+		`    if (local.socket == "regedge_check") {
+        return (deliver);
+    }
+    if (resp.http.X-Regedge-Check != "present") {
+        set req.http.X-Regedge-Location = req.http.X-Regedge-Fallback;
+    }`,
+		`    if (resp.status >= 500 && req.http.X-Regedge-Fallback) {
+        set resp.status = 307;`)
+}
+
+func TestVarnishRoutes(t *testing.T) {
+	vcl := renderVarnish(t, testPlan())
+	wantSnippets(t, vcl,
+		`    if (req.method != "GET" && req.method != "HEAD") {
+        return (synth(405));
+    }`,
+		`    if (req.http.X-Regedge-Path ~ "%|//|/\.\.?(?:/|$)") {
+        return (synth(404));
+    }`,
+		`    if (req.url ~ "^[^?]{406}") {
+        return (synth(404));
+    }`,
+		`set req.http.X-Regedge-Location = "https://example.com/info";`,
+		`set req.http.X-Regedge-Location = "https://example.com/privacy";`,
+		`regsub(req.http.X-Regedge-Path, "^/v2/(?<regedge_repo>`,
+		`, "\1") ~ "^.{256}") {
+            return (synth(404));`,
+		`"/\1/tags/list") + req.http.X-Regedge-Query;`,
+		`    if (req.url ~ "^[^?]*\?.{1025}") {
+        return (synth(404));
+    }`,
+		`sub regedge_blob_upstream {
+    set req.http.X-Regedge-Upstream = "https://registry.example.com/v2/images";
+}`,
+		`sub regedge_blob_site {
+    set req.http.X-Regedge-Site = "";
+    if (req.http.X-Regedge-Label == "east") {
+        set req.http.X-Regedge-Site = "east";
+    }
+}`,
+		`    # Rule 12: everything else, /v2/_catalog included.
+    return (synth(404));`,
+		`        set resp.http.Docker-Distribution-Api-Version = "registry/2.0";
+        set resp.body = "{}";`)
+}
+
+func TestVarnishRefusesHostileValues(t *testing.T) {
+	for name, spoil := range map[string]func(*plan.Plan){
+		"info URL":      func(p *plan.Plan) { p.Registry.InfoURL = `https://x/"; } sub vcl_recv { return (pipe); } #` },
+		"upstream":      func(p *plan.Plan) { p.Upstreams[0].Endpoint = "https://r.example.com\n}" },
+		"site URL":      func(p *plan.Plan) { p.Sites[0].URL = "https://east.example.com/{m}" },
+		"client header": func(p *plan.Plan) { p.ClientIP.Header = "X-Client; unset req.http.a" },
+		"label":         func(p *plan.Plan) { p.Labels[1].Name = `east" + "x` },
+		"deployment":    func(p *plan.Plan) { p.Deployment = "a\nvcl 4.0;" },
+		"site name": func(p *plan.Plan) {
+			p.Check = &plan.Check{}
+			p.Sites[0].Name = "../../etc/x"
+			setBlobSite(p, 1, p.Sites[0].Name)
+		},
+	} {
+		p := testPlan()
+		spoil(p)
+		files, err := Varnish(p)
+		if err == nil {
+			t.Errorf("%s: rendered without error:\n%s", name, files[0].Data)
+			continue
+		}
+		t.Logf("%s: %v", name, err)
+	}
+}
+
+// TestVarnishCompiles has varnishd compile the VCL of each variant, when
+// varnishd is installed; the testscripts run it for real.
+func TestVarnishCompiles(t *testing.T) {
+	varnishd, err := exec.LookPath("varnishd")
+	if err != nil {
+		if varnishd, err = exec.LookPath("/usr/sbin/varnishd"); err != nil {
+			t.Skip("varnishd is not installed")
+		}
+	}
+	check := testPlan()
+	check.Check = &plan.Check{PositiveTTL: plan.Duration(time.Hour), NegativeTTL: plan.Duration(time.Minute), Timeout: plan.Duration(time.Second)}
+	check.Sites = append(check.Sites, plan.Site{Name: "west", URL: "http://[::1]:8081", BlobPath: "/{digest}"})
+	setBlobSite(check, 0, "west")
+	peer := testPlan()
+	peer.ClientIP = plan.ClientIP{}
+	noSites := testPlan()
+	setBlobSite(noSites, 1, "")
+	noSites.Sites = nil
+	noSites.Check = check.Check
+	for name, p := range map[string]*plan.Plan{"forwarded-for": testPlan(), "check": check, "peer": peer, "no sites": noSites} {
+		dir := t.TempDir()
+		path := filepath.Join(dir, "regedge.vcl")
+		if err := os.WriteFile(path, []byte(renderVarnish(t, p)), 0o666); err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Command(varnishd, "-C", "-j", "none", "-n", filepath.Join(dir, "n"), "-f", path).CombinedOutput()
+		if err != nil {
+			t.Errorf("%s: varnishd -C: %v\n%s", name, err, lastLines(string(out), 20))
+		}
+	}
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}

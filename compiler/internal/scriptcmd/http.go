@@ -1,0 +1,186 @@
+package scriptcmd
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/regedge/regedge/compiler/internal/verify"
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+const httpgetUsage = "usage: httpget [-X METHOD] [-H 'Name: value']... [-show HEADER]... [-within DURATION] [-body] URL"
+
+// client sends each request on a new connection, ignores proxy settings
+// and never follows redirects, so scripts see exactly what a server answered.
+var client = &http.Client{
+	Timeout:       10 * time.Second,
+	Transport:     &http.Transport{Proxy: nil, DisableKeepAlives: true},
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+}
+
+// cmdHTTPGet sends one request and prints the status, the Location and
+// the headers named by -show, then with -body a blank line and the body.
+// With -within, the answer must come in time.
+// With !, it expects the request to fail at the transport level, as when
+// nothing listens on the port.
+func cmdHTTPGet(ts *testscript.TestScript, neg bool, args []string) {
+	g, err := parseHTTPGet(args)
+	if err != nil {
+		ts.Fatalf("%s: %v", httpgetUsage, err)
+	}
+	start := time.Now()
+	out, err := g.do()
+	if took := time.Since(start); g.within > 0 && took > g.within {
+		ts.Fatalf("httpget: the answer took %v, more than %v", took.Round(time.Millisecond), g.within)
+	}
+	switch {
+	case neg && err == nil:
+		ts.Fatalf("httpget: unexpected response: %s", strings.TrimSpace(out))
+	case neg:
+		ts.Logf("httpget: %v", err)
+	case err != nil:
+		ts.Fatalf("httpget: %v", err)
+	}
+	fmt.Fprint(ts.Stdout(), out)
+}
+
+// httpGet is one parsed httpget command line.
+type httpGet struct {
+	method  string
+	headers http.Header
+	show    []string
+	within  time.Duration
+	body    bool
+	url     string
+}
+
+func parseHTTPGet(args []string) (*httpGet, error) {
+	g := &httpGet{headers: http.Header{}}
+	fs := flag.NewFlagSet("httpget", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&g.method, "X", http.MethodGet, "")
+	fs.Func("H", "", headerFlag(g.headers))
+	fs.Func("show", "", func(s string) error {
+		g.show = append(g.show, http.CanonicalHeaderKey(s))
+		return nil
+	})
+	fs.DurationVar(&g.within, "within", 0, "")
+	fs.BoolVar(&g.body, "body", false, "")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() != 1 {
+		return nil, errors.New("want exactly one URL")
+	}
+	g.url = fs.Arg(0)
+	return g, nil
+}
+
+// do sends the request and returns what httpget prints.
+func (g *httpGet) do() (string, error) {
+	req, err := verify.NewRawRequest(context.Background(), g.method, g.url)
+	if err != nil {
+		return "", err
+	}
+	setHeaders(req, g.headers)
+	resp, err := client.Do(req)
+	if err != nil {
+		return "", requestError(req.Method, g.url, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "STATUS %d\n", resp.StatusCode)
+	for _, name := range append([]string{"Location"}, g.show...) {
+		for _, v := range resp.Header.Values(name) {
+			fmt.Fprintf(&b, "%s: %s\n", name, v)
+		}
+	}
+	if g.body {
+		fmt.Fprintf(&b, "\n%s", body)
+	}
+	return b.String(), nil
+}
+
+// headerFlag returns the function for a -H flag, which adds a
+// 'Name: value' header to h.
+func headerFlag(h http.Header) func(string) error {
+	return func(s string) error {
+		name, value, ok := strings.Cut(s, ":")
+		if !ok || strings.TrimSpace(name) == "" {
+			return fmt.Errorf("header %q is not 'Name: value'", s)
+		}
+		h.Add(strings.TrimSpace(name), strings.TrimSpace(value))
+		return nil
+	}
+}
+
+// setHeaders puts h on req; a Host header sets the request's host.
+// The values are shared with h, which the caller must not change.
+func setHeaders(req *http.Request, h http.Header) {
+	for name, values := range h {
+		if name == "Host" {
+			req.Host = values[0]
+			continue
+		}
+		req.Header[name] = values
+	}
+}
+
+// requestError names the URL as written, since a *url.Error would
+// print the request's URL without its host.
+func requestError(method, rawURL string, err error) error {
+	if ue, ok := errors.AsType[*url.Error](err); ok {
+		err = ue.Err
+	}
+	return fmt.Errorf("%s %s: %w", method, rawURL, err)
+}
+
+// cmdWaitHTTP waits until a request to URL gets any response.
+func cmdWaitHTTP(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: waithttp URL")
+	}
+	if err := waitHTTP(args[0], 10*time.Second); err != nil {
+		ts.Fatalf("waithttp: %v", err)
+	}
+}
+
+// waitHTTP polls rawURL every 50ms until it answers or timeout passes,
+// and then returns the last error.
+func waitHTTP(rawURL string, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	// The error to report is the last one the server caused, not the
+	// deadline cutting a request short.
+	var last error
+	for {
+		req, err := verify.NewRawRequest(ctx, http.MethodGet, rawURL)
+		if err != nil {
+			return err
+		}
+		resp, err := client.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			return nil
+		}
+		if last == nil || ctx.Err() == nil {
+			last = err
+		}
+		select {
+		case <-ctx.Done():
+			return requestError(req.Method, rawURL, last)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}

@@ -7,7 +7,7 @@ import (
 	"net/netip"
 	"time"
 
-	"github.com/regedge/regedge/compiler/internal/config"
+	"github.com/regedge/regedge/compiler/request"
 )
 
 // Plan is everything a target needs to answer requests. Every list in it is
@@ -105,17 +105,17 @@ type Label struct {
 	Name string `json:"name"`
 	// Classes are the "cloud:region" client classes with this label.
 	Classes []string `json:"classes"`
-	// Actions has one entry per config.Kinds, in that order.
+	// Actions has one entry per request.Kinds, in that order.
 	Actions []Action `json:"actions"`
 }
 
 // Action is what a request of one kind gets: a redirect to Site if the blob
 // is there (or unchecked), else to Upstream.
 type Action struct {
-	Kind     config.Kind `json:"kind"`
-	Route    string      `json:"route"`
-	Upstream string      `json:"upstream"`
-	Site     string      `json:"site,omitempty"`
+	Kind     request.Kind `json:"kind"`
+	Route    string       `json:"route"`
+	Upstream string       `json:"upstream"`
+	Site     string       `json:"site,omitempty"`
 }
 
 // Feed records the snapshot a plan was built from.
@@ -209,7 +209,7 @@ func (p *Plan) Lookup(addr netip.Addr) int {
 }
 
 // Action returns the action for a request kind under a label.
-func (p *Plan) Action(label int, kind config.Kind) Action {
+func (p *Plan) Action(label int, kind request.Kind) Action {
 	for _, a := range p.Labels[label].Actions {
 		if a.Kind == kind {
 			return a

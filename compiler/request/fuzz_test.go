@@ -4,8 +4,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-
-	"github.com/regedge/regedge/compiler/internal/config"
 )
 
 // FuzzParse checks that any request target parses without panicking, and
@@ -41,14 +39,14 @@ var (
 	badQueryPattern = regexp.MustCompile(BadQuery)
 	kindPatterns    = []struct {
 		rule    Rule
-		kind    config.Kind
+		kind    Kind
 		pattern *regexp.Regexp
 	}{
-		{RuleSignature, config.KindSignature, regexp.MustCompile(SignaturePattern)},
-		{RuleManifest, config.KindManifest, regexp.MustCompile(ManifestPattern)},
-		{RuleTags, config.KindTags, regexp.MustCompile(TagsPattern)},
-		{RuleReferrers, config.KindReferrers, regexp.MustCompile(ReferrersPattern)},
-		{RuleBlob, config.KindBlob, regexp.MustCompile(BlobPattern)},
+		{RuleSignature, KindSignature, regexp.MustCompile(SignaturePattern)},
+		{RuleManifest, KindManifest, regexp.MustCompile(ManifestPattern)},
+		{RuleTags, KindTags, regexp.MustCompile(TagsPattern)},
+		{RuleReferrers, KindReferrers, regexp.MustCompile(ReferrersPattern)},
+		{RuleBlob, KindBlob, regexp.MustCompile(BlobPattern)},
 	}
 )
 

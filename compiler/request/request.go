@@ -5,8 +5,6 @@ package request
 
 import (
 	"strings"
-
-	"github.com/regedge/regedge/compiler/internal/config"
 )
 
 // Grammars from the OCI distribution spec, as regular expressions that both
@@ -77,6 +75,29 @@ var (
 	BlobPattern      = `^/v2/(?<regedge_repo>` + Name + `)/blobs/(?<regedge_digest>` + Digest + `)$`
 )
 
+// Kind is what a routed request (rules 6 to 10) asks for; a policy's
+// routes choose by it.
+type Kind string
+
+// The request kinds.
+const (
+	KindBlob      Kind = "blob"
+	KindManifest  Kind = "manifest"
+	KindSignature Kind = "signature"
+	KindTags      Kind = "tags"
+	KindReferrers Kind = "referrers"
+)
+
+// Kinds lists every request kind, in the one order plans and targets list
+// them in.
+var Kinds = []Kind{KindBlob, KindManifest, KindReferrers, KindSignature, KindTags}
+
+// APIVersionHeader is the header and value rule 5 answers with.
+const (
+	APIVersionHeader = "Docker-Distribution-Api-Version"
+	APIVersion       = "registry/2.0"
+)
+
 // Rule is the rule of docs/request-handling.md that answers a request.
 type Rule int
 
@@ -100,7 +121,7 @@ const (
 type Request struct {
 	Rule Rule
 	// Kind is the routing kind for rules 6 to 10.
-	Kind config.Kind
+	Kind Kind
 	Repo string
 	// Ref is the tag or digest, or for blobs the digest.
 	Ref string
@@ -240,15 +261,15 @@ func routed(path string) Request {
 	r := Request{Repo: repo, Ref: ref}
 	switch {
 	case verb == "manifests" && isSignature(ref):
-		r.Rule, r.Kind = RuleSignature, config.KindSignature
+		r.Rule, r.Kind = RuleSignature, KindSignature
 	case verb == "manifests" && (isTag(ref) || isDigest(ref)):
-		r.Rule, r.Kind = RuleManifest, config.KindManifest
+		r.Rule, r.Kind = RuleManifest, KindManifest
 	case verb == "tags" && ref == "list":
-		r.Rule, r.Kind, r.Ref = RuleTags, config.KindTags, ""
+		r.Rule, r.Kind, r.Ref = RuleTags, KindTags, ""
 	case verb == "referrers" && isDigest(ref):
-		r.Rule, r.Kind = RuleReferrers, config.KindReferrers
+		r.Rule, r.Kind = RuleReferrers, KindReferrers
 	case verb == "blobs" && isDigest(ref):
-		r.Rule, r.Kind = RuleBlob, config.KindBlob
+		r.Rule, r.Kind = RuleBlob, KindBlob
 	default:
 		return Request{Rule: RuleNotFound}
 	}

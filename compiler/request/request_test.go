@@ -5,8 +5,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-
-	"github.com/regedge/regedge/compiler/internal/config"
 )
 
 var (
@@ -53,10 +51,10 @@ func TestParse(t *testing.T) {
 		{"HEAD unsafe", "HEAD", "/v2/../x", Request{Rule: RuleUnsafePath}},
 
 		// Dots inside a segment, and unsafe-looking queries, are fine.
-		{"dot inside tag", "GET", "/v2/pause/manifests/3.9", Request{Rule: RuleManifest, Kind: config.KindManifest, Repo: "pause", Ref: "3.9"}},
+		{"dot inside tag", "GET", "/v2/pause/manifests/3.9", Request{Rule: RuleManifest, Kind: KindManifest, Repo: "pause", Ref: "3.9"}},
 		{"tag starting with dots is not a tag", "GET", "/v2/pause/manifests/..x", Request{Rule: RuleNotFound}},
-		{"percent in query only", "GET", "/v2/pause/tags/list?last=a%2Fb", Request{Rule: RuleTags, Kind: config.KindTags, Repo: "pause", Query: "last=a%2Fb"}},
-		{"double slash in query only", "GET", "/v2/pause/tags/list?x=//..", Request{Rule: RuleTags, Kind: config.KindTags, Repo: "pause", Query: "x=//.."}},
+		{"percent in query only", "GET", "/v2/pause/tags/list?last=a%2Fb", Request{Rule: RuleTags, Kind: KindTags, Repo: "pause", Query: "last=a%2Fb"}},
+		{"double slash in query only", "GET", "/v2/pause/tags/list?x=//..", Request{Rule: RuleTags, Kind: KindTags, Repo: "pause", Query: "x=//.."}},
 
 		// Rules 3 to 5.
 		{"root", "GET", "/", Request{Rule: RuleInfo}},
@@ -65,8 +63,8 @@ func TestParse(t *testing.T) {
 		{"privacy", "GET", "/privacy", Request{Rule: RulePrivacy}},
 		{"privacy with slash", "GET", "/privacy/", Request{Rule: RuleNotFound}},
 		{"health", "GET", "/healthz", Request{Rule: RuleHealth}},
-		{"fragment dropped", "GET", "/v2/pause/manifests/latest#x", Request{Rule: RuleManifest, Kind: config.KindManifest, Repo: "pause", Ref: "latest"}},
-		{"fragment after query dropped", "GET", "/v2/pause/tags/list?n=1#/../x", Request{Rule: RuleTags, Kind: config.KindTags, Repo: "pause", Query: "n=1"}},
+		{"fragment dropped", "GET", "/v2/pause/manifests/latest#x", Request{Rule: RuleManifest, Kind: KindManifest, Repo: "pause", Ref: "latest"}},
+		{"fragment after query dropped", "GET", "/v2/pause/tags/list?n=1#/../x", Request{Rule: RuleTags, Kind: KindTags, Repo: "pause", Query: "n=1"}},
 		{"health with slash", "GET", "/healthz/", Request{Rule: RuleNotFound}},
 		{"v2", "GET", "/v2", Request{Rule: RuleVersion}},
 		{"v2 slash", "GET", "/v2/", Request{Rule: RuleVersion}},
@@ -76,59 +74,59 @@ func TestParse(t *testing.T) {
 
 		// Rule 6.
 		{"signature", "GET", "/v2/pause/manifests/sha256-" + hex64 + ".sig",
-			Request{Rule: RuleSignature, Kind: config.KindSignature, Repo: "pause", Ref: "sha256-" + hex64 + ".sig"}},
+			Request{Rule: RuleSignature, Kind: KindSignature, Repo: "pause", Ref: "sha256-" + hex64 + ".sig"}},
 		{"attestation", "HEAD", "/v2/a/b/manifests/sha256-" + hex64 + ".att",
-			Request{Rule: RuleSignature, Kind: config.KindSignature, Repo: "a/b", Ref: "sha256-" + hex64 + ".att"}},
+			Request{Rule: RuleSignature, Kind: KindSignature, Repo: "a/b", Ref: "sha256-" + hex64 + ".att"}},
 		{"sbom suffix is a plain tag", "GET", "/v2/pause/manifests/sha256-" + hex64 + ".sbom",
-			Request{Rule: RuleManifest, Kind: config.KindManifest, Repo: "pause", Ref: "sha256-" + hex64 + ".sbom"}},
+			Request{Rule: RuleManifest, Kind: KindManifest, Repo: "pause", Ref: "sha256-" + hex64 + ".sbom"}},
 		{"upper-case hex signature is a plain tag", "GET", "/v2/pause/manifests/sha256-" + strings.ToUpper(hex64) + ".sig",
-			Request{Rule: RuleManifest, Kind: config.KindManifest, Repo: "pause", Ref: "sha256-" + strings.ToUpper(hex64) + ".sig"}},
+			Request{Rule: RuleManifest, Kind: KindManifest, Repo: "pause", Ref: "sha256-" + strings.ToUpper(hex64) + ".sig"}},
 		{"short signature is a plain tag", "GET", "/v2/pause/manifests/sha256-" + hex64[:63] + ".sig",
-			Request{Rule: RuleManifest, Kind: config.KindManifest, Repo: "pause", Ref: "sha256-" + hex64[:63] + ".sig"}},
+			Request{Rule: RuleManifest, Kind: KindManifest, Repo: "pause", Ref: "sha256-" + hex64[:63] + ".sig"}},
 		{"sha512 signature is a plain tag", "GET", "/v2/pause/manifests/sha512-" + hex64 + ".sig",
-			Request{Rule: RuleManifest, Kind: config.KindManifest, Repo: "pause", Ref: "sha512-" + hex64 + ".sig"}},
+			Request{Rule: RuleManifest, Kind: KindManifest, Repo: "pause", Ref: "sha512-" + hex64 + ".sig"}},
 		{"signature query dropped", "GET", "/v2/pause/manifests/sha256-" + hex64 + ".sig?x=1",
-			Request{Rule: RuleSignature, Kind: config.KindSignature, Repo: "pause", Ref: "sha256-" + hex64 + ".sig"}},
+			Request{Rule: RuleSignature, Kind: KindSignature, Repo: "pause", Ref: "sha256-" + hex64 + ".sig"}},
 
 		// Rule 7.
-		{"tag", "GET", "/v2/pause/manifests/latest", Request{Rule: RuleManifest, Kind: config.KindManifest, Repo: "pause", Ref: "latest"}},
+		{"tag", "GET", "/v2/pause/manifests/latest", Request{Rule: RuleManifest, Kind: KindManifest, Repo: "pause", Ref: "latest"}},
 		{"nested name", "GET", "/v2/kube-apiserver/sub.dir/a__b/manifests/v1.31.0",
-			Request{Rule: RuleManifest, Kind: config.KindManifest, Repo: "kube-apiserver/sub.dir/a__b", Ref: "v1.31.0"}},
+			Request{Rule: RuleManifest, Kind: KindManifest, Repo: "kube-apiserver/sub.dir/a__b", Ref: "v1.31.0"}},
 		{"name holding manifests", "GET", "/v2/a/manifests/b/manifests/latest",
-			Request{Rule: RuleManifest, Kind: config.KindManifest, Repo: "a/manifests/b", Ref: "latest"}},
-		{"sha256 digest", "GET", "/v2/pause/manifests/" + sha256, Request{Rule: RuleManifest, Kind: config.KindManifest, Repo: "pause", Ref: sha256}},
-		{"sha512 digest", "GET", "/v2/pause/manifests/" + sha512, Request{Rule: RuleManifest, Kind: config.KindManifest, Repo: "pause", Ref: sha512}},
+			Request{Rule: RuleManifest, Kind: KindManifest, Repo: "a/manifests/b", Ref: "latest"}},
+		{"sha256 digest", "GET", "/v2/pause/manifests/" + sha256, Request{Rule: RuleManifest, Kind: KindManifest, Repo: "pause", Ref: sha256}},
+		{"sha512 digest", "GET", "/v2/pause/manifests/" + sha512, Request{Rule: RuleManifest, Kind: KindManifest, Repo: "pause", Ref: sha512}},
 		{"upper-case digest", "GET", "/v2/pause/manifests/sha256:" + strings.ToUpper(hex64), Request{Rule: RuleNotFound}},
 		{"short digest", "GET", "/v2/pause/manifests/sha256:" + hex64[:63], Request{Rule: RuleNotFound}},
 		{"long digest", "GET", "/v2/pause/manifests/sha256:" + hex64 + "0", Request{Rule: RuleNotFound}},
 		{"sha512 of sha256 length", "GET", "/v2/pause/manifests/sha512:" + hex64, Request{Rule: RuleNotFound}},
 		{"sha384", "GET", "/v2/pause/manifests/sha384:" + hex64[:48] + hex64[:48], Request{Rule: RuleNotFound}},
 		{"tag of 128", "GET", "/v2/pause/manifests/" + strings.Repeat("a", 128),
-			Request{Rule: RuleManifest, Kind: config.KindManifest, Repo: "pause", Ref: strings.Repeat("a", 128)}},
+			Request{Rule: RuleManifest, Kind: KindManifest, Repo: "pause", Ref: strings.Repeat("a", 128)}},
 		{"tag of 129", "GET", "/v2/pause/manifests/" + strings.Repeat("a", 129), Request{Rule: RuleNotFound}},
 		{"tag starting with dash", "GET", "/v2/pause/manifests/-x", Request{Rule: RuleNotFound}},
 		{"tag with upper case and underscore", "GET", "/v2/pause/manifests/_Tag-1.X",
-			Request{Rule: RuleManifest, Kind: config.KindManifest, Repo: "pause", Ref: "_Tag-1.X"}},
+			Request{Rule: RuleManifest, Kind: KindManifest, Repo: "pause", Ref: "_Tag-1.X"}},
 		{"empty reference", "GET", "/v2/pause/manifests/", Request{Rule: RuleNotFound}},
 		{"manifest query dropped", "GET", "/v2/pause/manifests/latest?x=1",
-			Request{Rule: RuleManifest, Kind: config.KindManifest, Repo: "pause", Ref: "latest"}},
+			Request{Rule: RuleManifest, Kind: KindManifest, Repo: "pause", Ref: "latest"}},
 		{"upper-case name", "GET", "/v2/Pause/manifests/latest", Request{Rule: RuleNotFound}},
 		{"name ending in separator", "GET", "/v2/pause-/manifests/latest", Request{Rule: RuleNotFound}},
 		{"name with triple underscore", "GET", "/v2/a___b/manifests/latest", Request{Rule: RuleNotFound}},
 		{"name with many dashes", "GET", "/v2/a---b/manifests/latest",
-			Request{Rule: RuleManifest, Kind: config.KindManifest, Repo: "a---b", Ref: "latest"}},
+			Request{Rule: RuleManifest, Kind: KindManifest, Repo: "a---b", Ref: "latest"}},
 
 		// Rule 8.
-		{"tags", "GET", "/v2/pause/tags/list", Request{Rule: RuleTags, Kind: config.KindTags, Repo: "pause"}},
-		{"tags with query", "GET", "/v2/pause/tags/list?n=10&last=3.9", Request{Rule: RuleTags, Kind: config.KindTags, Repo: "pause", Query: "n=10&last=3.9"}},
-		{"tags with empty query", "GET", "/v2/pause/tags/list?", Request{Rule: RuleTags, Kind: config.KindTags, Repo: "pause"}},
+		{"tags", "GET", "/v2/pause/tags/list", Request{Rule: RuleTags, Kind: KindTags, Repo: "pause"}},
+		{"tags with query", "GET", "/v2/pause/tags/list?n=10&last=3.9", Request{Rule: RuleTags, Kind: KindTags, Repo: "pause", Query: "n=10&last=3.9"}},
+		{"tags with empty query", "GET", "/v2/pause/tags/list?", Request{Rule: RuleTags, Kind: KindTags, Repo: "pause"}},
 		{"tags trailing slash", "GET", "/v2/pause/tags/list/", Request{Rule: RuleNotFound}},
 		{"upper-case tags name", "GET", "/v2/PAUSE/tags/list", Request{Rule: RuleNotFound}},
 
 		// Rules 8 and 9 copy the query only if it is safe to: at most
 		// MaxQuery bytes of RFC 3986 query characters.
 		{"tags query of every allowed character", "GET", "/v2/pause/tags/list?aZ09-._~!$&'()*+,;=:@/?%2F",
-			Request{Rule: RuleTags, Kind: config.KindTags, Repo: "pause", Query: "aZ09-._~!$&'()*+,;=:@/?%2F"}},
+			Request{Rule: RuleTags, Kind: KindTags, Repo: "pause", Query: "aZ09-._~!$&'()*+,;=:@/?%2F"}},
 		{"tags query with a raw high byte", "GET", "/v2/pause/tags/list?n=\x80", Request{Rule: RuleUnsafePath}},
 		{"tags query with CR LF", "GET", "/v2/pause/tags/list?n=1\r\nX: y", Request{Rule: RuleUnsafePath}},
 		{"tags query with a space", "GET", "/v2/pause/tags/list?n=1 2", Request{Rule: RuleUnsafePath}},
@@ -139,22 +137,22 @@ func TestParse(t *testing.T) {
 		{"tags query with a short escape", "GET", "/v2/pause/tags/list?a=%4", Request{Rule: RuleUnsafePath}},
 		{"tags query with a non-hex escape", "GET", "/v2/pause/tags/list?a=%4g", Request{Rule: RuleUnsafePath}},
 		{"tags query of MaxQuery bytes", "GET", "/v2/pause/tags/list?" + strings.Repeat("a", MaxQuery),
-			Request{Rule: RuleTags, Kind: config.KindTags, Repo: "pause", Query: strings.Repeat("a", MaxQuery)}},
+			Request{Rule: RuleTags, Kind: KindTags, Repo: "pause", Query: strings.Repeat("a", MaxQuery)}},
 		{"tags query over MaxQuery bytes", "GET", "/v2/pause/tags/list?" + strings.Repeat("a", MaxQuery+1), Request{Rule: RuleUnsafePath}},
 		{"referrers query with a raw byte", "GET", "/v2/pause/referrers/" + sha256 + "?a=\xff", Request{Rule: RuleUnsafePath}},
 		{"a manifest's query is not read", "GET", "/v2/pause/manifests/latest?a=<\xff>",
-			Request{Rule: RuleManifest, Kind: config.KindManifest, Repo: "pause", Ref: "latest"}},
+			Request{Rule: RuleManifest, Kind: KindManifest, Repo: "pause", Ref: "latest"}},
 
 		// Rule 9.
-		{"referrers", "GET", "/v2/pause/referrers/" + sha256, Request{Rule: RuleReferrers, Kind: config.KindReferrers, Repo: "pause", Ref: sha256}},
+		{"referrers", "GET", "/v2/pause/referrers/" + sha256, Request{Rule: RuleReferrers, Kind: KindReferrers, Repo: "pause", Ref: sha256}},
 		{"referrers with query", "GET", "/v2/pause/referrers/" + sha512 + "?artifactType=application/vnd.x",
-			Request{Rule: RuleReferrers, Kind: config.KindReferrers, Repo: "pause", Ref: sha512, Query: "artifactType=application/vnd.x"}},
+			Request{Rule: RuleReferrers, Kind: KindReferrers, Repo: "pause", Ref: sha512, Query: "artifactType=application/vnd.x"}},
 		{"referrers by tag", "GET", "/v2/pause/referrers/latest", Request{Rule: RuleNotFound}},
 
 		// Rule 10.
-		{"blob", "GET", "/v2/pause/blobs/" + sha256, Request{Rule: RuleBlob, Kind: config.KindBlob, Repo: "pause", Ref: sha256}},
-		{"blob HEAD sha512", "HEAD", "/v2/a/b/blobs/" + sha512, Request{Rule: RuleBlob, Kind: config.KindBlob, Repo: "a/b", Ref: sha512}},
-		{"blob query dropped", "GET", "/v2/pause/blobs/" + sha256 + "?x=1", Request{Rule: RuleBlob, Kind: config.KindBlob, Repo: "pause", Ref: sha256}},
+		{"blob", "GET", "/v2/pause/blobs/" + sha256, Request{Rule: RuleBlob, Kind: KindBlob, Repo: "pause", Ref: sha256}},
+		{"blob HEAD sha512", "HEAD", "/v2/a/b/blobs/" + sha512, Request{Rule: RuleBlob, Kind: KindBlob, Repo: "a/b", Ref: sha512}},
+		{"blob query dropped", "GET", "/v2/pause/blobs/" + sha256 + "?x=1", Request{Rule: RuleBlob, Kind: KindBlob, Repo: "pause", Ref: sha256}},
 		{"blob by tag", "GET", "/v2/pause/blobs/latest", Request{Rule: RuleNotFound}},
 		{"blob upper-case digest", "GET", "/v2/pause/blobs/sha256:" + strings.ToUpper(hex64), Request{Rule: RuleNotFound}},
 		{"blob sha384", "GET", "/v2/pause/blobs/sha384:" + hex64[:48] + hex64[:48], Request{Rule: RuleNotFound}},
@@ -170,7 +168,7 @@ func TestParse(t *testing.T) {
 		{"authority form", "GET", "example.com:443", Request{Rule: RuleNotFound}},
 		{"fragment alone", "GET", "#", Request{Rule: RuleNotFound}},
 		{"path of MaxPath characters", "GET", "/v2/" + strings.Repeat("a", MaxName) + "/referrers/" + sha512,
-			Request{Rule: RuleReferrers, Kind: config.KindReferrers, Repo: strings.Repeat("a", MaxName), Ref: sha512}},
+			Request{Rule: RuleReferrers, Kind: KindReferrers, Repo: strings.Repeat("a", MaxName), Ref: sha512}},
 		{"path over MaxPath characters", "GET", "/v2/" + strings.Repeat("a/", 200) + "manifests/latest", Request{Rule: RuleNotFound}},
 	}
 	for _, tt := range tests {

@@ -7,15 +7,8 @@ import (
 	"net/netip"
 	"strings"
 
-	"github.com/regedge/regedge/compiler/internal/config"
 	"github.com/regedge/regedge/compiler/plan"
 	"github.com/regedge/regedge/compiler/request"
-)
-
-// APIVersionHeader is the header and value rule 5 answers with.
-const (
-	APIVersionHeader = "Docker-Distribution-Api-Version"
-	APIVersion       = "registry/2.0"
 )
 
 // Response is the policy's answer to one request.
@@ -48,8 +41,8 @@ func For(p *plan.Plan, r request.Request, label int, exists Exists) Response {
 		return Response{Status: 307, Location: p.Registry.PrivacyURL}
 	case request.RuleVersion:
 		return Response{Status: 200, Body: "{}", Headers: map[string]string{
-			APIVersionHeader: APIVersion,
-			"Content-Type":   "application/json",
+			request.APIVersionHeader: request.APIVersion,
+			"Content-Type":           "application/json",
 		}}
 	case request.RuleHealth:
 		return Response{Status: 200, Body: "ok\n", Headers: map[string]string{"Content-Type": "text/plain"}}
@@ -57,40 +50,15 @@ func For(p *plan.Plan, r request.Request, label int, exists Exists) Response {
 		return Response{Status: 404}
 	}
 	a := p.Action(label, r.Kind)
-	res := Response{Status: 307, Route: a.Route, Location: UpstreamURL(p.Upstream(a.Upstream), r)}
+	res := Response{Status: 307, Route: a.Route, Location: p.Upstream(a.Upstream).URL(r.Kind, r.Repo, r.Ref, r.Query)}
 	if a.Site == "" {
 		return res
 	}
-	url := SiteURL(p.Site(a.Site), r.Ref)
+	url := p.Site(a.Site).BlobURL(r.Ref)
 	if p.Check == nil || exists(a.Site, url) {
 		res.Location, res.Site = url, a.Site
 	}
 	return res
-}
-
-// UpstreamURL is where an upstream serves a request.
-func UpstreamURL(u plan.Upstream, r request.Request) string {
-	base := u.Endpoint + "/v2/" + u.Prefix + "/" + r.Repo
-	var loc string
-	switch r.Kind {
-	case config.KindBlob:
-		loc = base + "/blobs/" + r.Ref
-	case config.KindTags:
-		loc = base + "/tags/list"
-	case config.KindReferrers:
-		loc = base + "/referrers/" + r.Ref
-	default:
-		loc = base + "/manifests/" + r.Ref
-	}
-	if r.Query != "" {
-		loc += "?" + r.Query
-	}
-	return loc
-}
-
-// SiteURL is where a site keeps a blob.
-func SiteURL(s plan.Site, digest string) string {
-	return s.URL + strings.Replace(s.BlobPath, "{digest}", digest, 1)
 }
 
 // HeaderClient returns the client address a header's comma-separated list

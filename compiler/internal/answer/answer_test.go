@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/regedge/regedge/compiler/internal/config"
 	"github.com/regedge/regedge/compiler/internal/plantest"
 	"github.com/regedge/regedge/compiler/plan"
 	"github.com/regedge/regedge/compiler/request"
@@ -140,44 +139,3 @@ func TestFor(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
-
-func TestUpstreamURL(t *testing.T) {
-	u := plan.Upstream{Name: "main", Endpoint: "https://registry.example:8443", Prefix: "a/b"}
-	tests := []struct {
-		r    request.Request
-		want string
-	}{
-		{request.Request{Rule: request.RuleBlob, Kind: config.KindBlob, Repo: "x/y", Ref: sha256},
-			"https://registry.example:8443/v2/a/b/x/y/blobs/" + sha256},
-		{request.Request{Rule: request.RuleManifest, Kind: config.KindManifest, Repo: "x", Ref: "v1"},
-			"https://registry.example:8443/v2/a/b/x/manifests/v1"},
-		{request.Request{Rule: request.RuleSignature, Kind: config.KindSignature, Repo: "x", Ref: sig},
-			"https://registry.example:8443/v2/a/b/x/manifests/" + sig},
-		{request.Request{Rule: request.RuleTags, Kind: config.KindTags, Repo: "x", Query: "n=1"},
-			"https://registry.example:8443/v2/a/b/x/tags/list?n=1"},
-		{request.Request{Rule: request.RuleReferrers, Kind: config.KindReferrers, Repo: "x", Ref: sha256},
-			"https://registry.example:8443/v2/a/b/x/referrers/" + sha256},
-	}
-	for _, tt := range tests {
-		if got := UpstreamURL(u, tt.r); got != tt.want {
-			t.Errorf("UpstreamURL(%+v) = %q, want %q", tt.r, got, tt.want)
-		}
-	}
-}
-
-func TestSiteURL(t *testing.T) {
-	tests := []struct {
-		site plan.Site
-		want string
-	}{
-		{plan.Site{URL: "https://s.example", BlobPath: "/containers/images/{digest}"}, "https://s.example/containers/images/" + sha256},
-		{plan.Site{URL: "https://s.example/base", BlobPath: "/blobs/{digest}/data"}, "https://s.example/base/blobs/" + sha256 + "/data"},
-		{plan.Site{URL: "http://s.example:81", BlobPath: "/{digest}"}, "http://s.example:81/" + sha256},
-		{plan.Site{URL: "https://s.example", BlobPath: "/b/x{digest}.bin"}, "https://s.example/b/x" + sha256 + ".bin"},
-	}
-	for _, tt := range tests {
-		if got := SiteURL(tt.site, sha256); got != tt.want {
-			t.Errorf("SiteURL(%+v) = %q, want %q", tt.site, got, tt.want)
-		}
-	}
-}

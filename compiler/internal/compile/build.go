@@ -13,6 +13,7 @@ import (
 	"github.com/regedge/regedge/compiler/internal/feeds"
 	"github.com/regedge/regedge/compiler/internal/ranges"
 	"github.com/regedge/regedge/compiler/plan"
+	"github.com/regedge/regedge/compiler/request"
 )
 
 // unknown is the class of clients no feed lists.
@@ -184,7 +185,7 @@ func (b *builder) label() {
 		for _, ri := range b.routeIndex.owners(c) {
 			matched[ri] = true
 		}
-		for _, kind := range config.Kinds {
+		for _, kind := range request.Kinds {
 			a, ri, implicit, ok := b.route(c, kind, matched)
 			if !ok {
 				b.errorf(b.policy.Routes[len(b.policy.Routes)-1].DefRange, "No route matches",
@@ -234,7 +235,7 @@ func (b *builder) label() {
 // the route's index, and whether the site was the default only because no
 // site lists the class's region. matched holds the routes whose region
 // patterns match the class.
-func (b *builder) route(c plan.Class, kind config.Kind, matched map[int]bool) (a plan.Action, index int, implicit, ok bool) {
+func (b *builder) route(c plan.Class, kind request.Kind, matched map[int]bool) (a plan.Action, index int, implicit, ok bool) {
 	for i, r := range b.policy.Routes {
 		if !b.routeMatches(i, c, kind, matched) {
 			continue
@@ -255,11 +256,11 @@ func (b *builder) route(c plan.Class, kind config.Kind, matched map[int]bool) (a
 	return plan.Action{}, 0, false, false
 }
 
-func (b *builder) routeMatches(i int, c plan.Class, kind config.Kind, matched map[int]bool) bool {
+func (b *builder) routeMatches(i int, c plan.Class, kind request.Kind, matched map[int]bool) bool {
 	r := b.policy.Routes[i]
 	kindOK := false
 	for _, k := range r.Kinds {
-		kindOK = kindOK || k.Matches(kind)
+		kindOK = kindOK || config.KindMatches(k, kind)
 	}
 	if !kindOK {
 		return false
@@ -321,7 +322,7 @@ func (b *builder) nameLabels() {
 	bases := make([]string, len(b.labels))
 	taken := map[string]bool{}
 	for i, l := range b.labels {
-		blob := l.Actions[0] // config.Kinds starts with blobs
+		blob := l.Actions[0] // request.Kinds starts with blobs
 		bases[i] = "upstream-" + blob.Upstream
 		if blob.Site != "" {
 			bases[i] = blob.Site

@@ -17,6 +17,7 @@ import (
 	"github.com/regedge/regedge/compiler/internal/compile"
 	"github.com/regedge/regedge/compiler/internal/config"
 	"github.com/regedge/regedge/compiler/plan"
+	"github.com/regedge/regedge/compiler/request"
 )
 
 // shippedPolicy is the policy regedge embeds, relative to this package.
@@ -187,15 +188,15 @@ func TestShippedLookup(t *testing.T) {
 	}
 
 	gcp := p.Lookup(netip.MustParseAddr("34.35.0.1"))
-	blob := p.Action(gcp, config.KindBlob)
-	if want := (plan.Action{Kind: config.KindBlob, Route: "gcp-blobs", Upstream: "artifact-registry"}); blob != want {
+	blob := p.Action(gcp, request.KindBlob)
+	if want := (plan.Action{Kind: request.KindBlob, Route: "gcp-blobs", Upstream: "artifact-registry"}); blob != want {
 		t.Errorf("GCP blob action %+v, want %+v", blob, want)
 	}
 	aws := p.Lookup(netip.MustParseAddr("15.193.6.1"))
-	if got, want := p.Action(aws, config.KindBlob), (plan.Action{Kind: config.KindBlob, Route: "blobs", Upstream: "artifact-registry", Site: "s3-us-east-1"}); got != want {
+	if got, want := p.Action(aws, request.KindBlob), (plan.Action{Kind: request.KindBlob, Route: "blobs", Upstream: "artifact-registry", Site: "s3-us-east-1"}); got != want {
 		t.Errorf("us-east-1 blob action %+v, want %+v", got, want)
 	}
-	if got, want := p.Action(aws, config.KindManifest), (plan.Action{Kind: config.KindManifest, Route: "registry", Upstream: "artifact-registry"}); got != want {
+	if got, want := p.Action(aws, request.KindManifest), (plan.Action{Kind: request.KindManifest, Route: "registry", Upstream: "artifact-registry"}); got != want {
 		t.Errorf("us-east-1 manifest action %+v, want %+v", got, want)
 	}
 	if got, want := p.Site("s3-eu-west-2").URL, "https://767373bbdcb8270361b96548387bf2a9ad0d48758c35-eu-west-2.s3.dualstack.eu-west-2.amazonaws.com"; got != want {
@@ -296,12 +297,12 @@ func TestShippedDeterministic(t *testing.T) {
 func TestShippedActionsOrder(t *testing.T) {
 	p := shippedPlan(t)
 	for _, l := range p.Labels {
-		var kinds []config.Kind
+		var kinds []request.Kind
 		for _, a := range l.Actions {
 			kinds = append(kinds, a.Kind)
 		}
-		if !slices.Equal(kinds, config.Kinds) {
-			t.Errorf("label %q has actions for %v, want %v", l.Name, kinds, config.Kinds)
+		if !slices.Equal(kinds, request.Kinds) {
+			t.Errorf("label %q has actions for %v, want %v", l.Name, kinds, request.Kinds)
 		}
 		if len(l.Classes) == 0 {
 			t.Errorf("label %q has no classes", l.Name)
@@ -748,14 +749,14 @@ route "rest" {
 		}
 	}
 	east2 := p.Lookup(netip.MustParseAddr("192.0.3.1"))
-	if got, want := p.Action(east2, config.KindManifest), (plan.Action{Kind: config.KindManifest, Route: "east-2", Upstream: "other"}); got != want {
+	if got, want := p.Action(east2, request.KindManifest), (plan.Action{Kind: request.KindManifest, Route: "east-2", Upstream: "other"}); got != want {
 		t.Errorf("us-east-2 manifest action %+v, want %+v", got, want)
 	}
 	// A signature is a manifest to routes.
-	if got, want := p.Action(east2, config.KindSignature), (plan.Action{Kind: config.KindSignature, Route: "east-2", Upstream: "other"}); got != want {
+	if got, want := p.Action(east2, request.KindSignature), (plan.Action{Kind: request.KindSignature, Route: "east-2", Upstream: "other"}); got != want {
 		t.Errorf("us-east-2 signature action %+v, want %+v", got, want)
 	}
-	if got, want := p.Action(east2, config.KindTags), (plan.Action{Kind: config.KindTags, Route: "rest", Upstream: "main"}); got != want {
+	if got, want := p.Action(east2, request.KindTags), (plan.Action{Kind: request.KindTags, Route: "rest", Upstream: "main"}); got != want {
 		t.Errorf("us-east-2 tags action %+v, want %+v", got, want)
 	}
 }

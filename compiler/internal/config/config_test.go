@@ -7,6 +7,7 @@ import (
 	"testing/fstest"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/regedge/regedge/compiler/request"
 )
 
 // memReader serves policy files from memory.
@@ -121,7 +122,7 @@ func TestCheckDurations(t *testing.T) {
 	if p.Mirror.DefaultSite != "cdn" || p.Nginx.WorkerProcesses != "auto" || strings.Join(p.Nginx.Listen, ",") != "80,[::]:80" {
 		t.Errorf("defaults: %+v %+v", p.Mirror, p.Nginx)
 	}
-	if r := p.Routes[0]; !r.To.Mirror || r.Fallback != "main" || r.Kinds[0] != KindBlob {
+	if r := p.Routes[0]; !r.To.Mirror || r.Fallback != "main" || r.Kinds[0] != request.KindBlob {
 		t.Errorf("route = %+v", r)
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/gohcl"
+	"github.com/regedge/regedge/compiler/request"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -515,7 +516,7 @@ func (d *decoder) route(name string, b *hcl.Block) {
 			d.errorf(rb.KindsRange, "Unknown request kind", "The kind %q is not one of %s.%s", k, quoteList(kindNames), DidYouMean(k, kindNames))
 			continue
 		}
-		r.Kinds = append(r.Kinds, Kind(k))
+		r.Kinds = append(r.Kinds, request.Kind(k))
 	}
 	if len(kinds) == 0 && rb.Kinds.IsWhollyKnown() {
 		d.errorf(rb.KindsRange, "No request kinds", "A route needs at least one kind, such as [\"blob\"] or [\"any\"].")
@@ -623,7 +624,7 @@ func (d *decoder) resolve() {
 		}
 		if rt.route.To.Site != "" || rt.route.To.Mirror {
 			for _, k := range rt.route.Kinds {
-				if k != KindBlob {
+				if k != request.KindBlob {
 					d.errorf(rt.to.Range(), "Mirror for non-blob requests", "Mirrors hold only blobs, but this route also matches %q requests; send those to an upstream in a separate route.", k)
 					break
 				}

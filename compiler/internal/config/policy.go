@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/regedge/regedge/compiler/request"
 )
 
 // Policy is one deployment's policy, decoded and checked.
@@ -102,7 +103,7 @@ type Check struct {
 // Route is one ordered routing rule.
 type Route struct {
 	Name     string
-	Kinds    []Kind
+	Kinds    []request.Kind
 	Clouds   []string // empty matches every client
 	Regions  []Pattern
 	To       Target
@@ -143,26 +144,14 @@ type Nginx struct {
 	StateDir string
 }
 
-// Kind is a request kind a route can match.
-type Kind string
+// KindAny is the kind of route that matches every request kind.
+const KindAny request.Kind = "any"
 
-// The request kinds. A signature is a manifest whose tag is a cosign
+// KindMatches reports whether a route for kind route handles a request of
+// kind req. A signature is a manifest whose tag is a cosign
 // sha256-<hex>.sig or .att tag, so routes for manifests match it too.
-const (
-	KindBlob      Kind = "blob"
-	KindManifest  Kind = "manifest"
-	KindSignature Kind = "signature"
-	KindTags      Kind = "tags"
-	KindReferrers Kind = "referrers"
-	KindAny       Kind = "any"
-)
-
-// Kinds lists the request kinds a request can have, in a fixed order.
-var Kinds = []Kind{KindBlob, KindManifest, KindReferrers, KindSignature, KindTags}
-
-// Matches reports whether a route for kind k handles a request of kind req.
-func (k Kind) Matches(req Kind) bool {
-	return k == req || k == KindAny || (k == KindManifest && req == KindSignature)
+func KindMatches(route, req request.Kind) bool {
+	return route == req || route == KindAny || (route == request.KindManifest && req == request.KindSignature)
 }
 
 // Upstream returns the upstream with the given name, or nil.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/regedge/regedge/compiler/internal/feeds"
+	"github.com/regedge/regedge/compiler/request"
 )
 
 // Every policy string that reaches a generated config matches one of these
@@ -49,7 +51,7 @@ const unknownCloud = "unknown"
 
 var (
 	feedFormats = feeds.Formats
-	kindNames   = []string{"any", "blob", "manifest", "referrers", "signature", "tags"}
+	kindNames   = routeKindNames()
 )
 
 // Limits on values that the targets would refuse or misread.
@@ -306,3 +308,14 @@ func quoteList(names []string) string {
 }
 
 func trimSlash(s string) string { return strings.TrimRight(s, "/") }
+
+// routeKindNames are the kinds a route may name: "any" and every request
+// kind, sorted.
+func routeKindNames() []string {
+	names := []string{string(KindAny)}
+	for _, k := range request.Kinds {
+		names = append(names, string(k))
+	}
+	slices.Sort(names)
+	return names
+}

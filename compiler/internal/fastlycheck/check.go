@@ -24,7 +24,6 @@ import (
 
 	"go4.org/netipx"
 
-	"github.com/regedge/regedge/compiler/internal/config"
 	"github.com/regedge/regedge/compiler/internal/render"
 	"github.com/regedge/regedge/compiler/plan"
 	"github.com/regedge/regedge/compiler/request"
@@ -270,23 +269,23 @@ func (c *checker) chain(body []token) (string, []link, bool) {
 // of the plan's upstream for it, and that each rule reads its own kind's
 // table.
 func (c *checker) upstreams() {
-	for _, kind := range config.Kinds {
+	for _, kind := range request.Kinds {
 		name := "regedge_" + string(kind) + "_upstream"
 		c.labelTable(name, func(label int) (string, bool) {
 			u := c.p.Upstream(c.p.Action(label, kind).Upstream)
-			return u.Endpoint + "/v2/" + u.Prefix, true
+			return u.Base(), true
 		})
 	}
 	recv := c.f.subs["vcl_recv"]
 	rules := []struct {
-		kind    config.Kind
+		kind    request.Kind
 		pattern string
 	}{
-		{config.KindSignature, request.SignaturePattern},
-		{config.KindManifest, request.ManifestPattern},
-		{config.KindTags, request.TagsPattern},
-		{config.KindReferrers, request.ReferrersPattern},
-		{config.KindBlob, request.BlobPattern},
+		{request.KindSignature, request.SignaturePattern},
+		{request.KindManifest, request.ManifestPattern},
+		{request.KindTags, request.TagsPattern},
+		{request.KindReferrers, request.ReferrersPattern},
+		{request.KindBlob, request.BlobPattern},
 	}
 	for _, r := range rules {
 		at := findAll(recv, "req.url.path", "~", strconv.Quote(r.pattern))
@@ -305,12 +304,13 @@ func (c *checker) upstreams() {
 // site for every label whose blobs go to one, and no other label.
 func (c *checker) sites() {
 	c.labelTable("regedge_blob_site", func(label int) (string, bool) {
-		a := c.p.Action(label, config.KindBlob)
+		a := c.p.Action(label, request.KindBlob)
 		if a.Site == "" {
 			return "", false
 		}
 		s := c.p.Site(a.Site)
-		return s.URL + s.BlobPath, true
+		before, after := s.BlobURLParts()
+		return before + plan.DigestPlaceholder + after, true
 	})
 }
 
@@ -387,7 +387,7 @@ func (c *checker) clientAddress() {
 func (c *checker) existenceCheck() {
 	var origins []string
 	for i := range c.p.Labels {
-		if a := c.p.Action(i, config.KindBlob); a.Site != "" {
+		if a := c.p.Action(i, request.KindBlob); a.Site != "" {
 			origins = append(origins, c.p.Site(a.Site).URL)
 		}
 	}

@@ -8,9 +8,9 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/regedge/regedge/compiler/internal/config"
 	"github.com/regedge/regedge/compiler/internal/render"
 	"github.com/regedge/regedge/compiler/plan"
+	"github.com/regedge/regedge/compiler/request"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.vcl from the renderer (or set UPDATE_GOLDEN=1)")
@@ -21,12 +21,12 @@ var update = flag.Bool("update", false, "rewrite testdata/*.vcl from the rendere
 func smallPlan() *plan.Plan {
 	actions := func(manifests, site string) []plan.Action {
 		var out []plan.Action
-		for _, k := range config.Kinds {
+		for _, k := range request.Kinds {
 			a := plan.Action{Kind: k, Route: "r", Upstream: "main"}
-			if k == config.KindManifest || k == config.KindSignature {
+			if k == request.KindManifest || k == request.KindSignature {
 				a.Upstream = manifests
 			}
-			if k == config.KindBlob {
+			if k == request.KindBlob {
 				a.Site, a.Route = site, "blobs"
 			}
 			out = append(out, a)

@@ -17,8 +17,8 @@ import (
 
 	"go4.org/netipx"
 
-	"github.com/regedge/regedge/compiler/internal/config"
 	"github.com/regedge/regedge/compiler/plan"
+	"github.com/regedge/regedge/compiler/request"
 )
 
 // diff is everything that changed between two plans, each list sorted.
@@ -56,7 +56,7 @@ type region struct {
 // routeChange is a kind whose action changed for a class both plans have.
 type routeChange struct {
 	class    string
-	kind     config.Kind
+	kind     request.Kind
 	old, new string
 }
 
@@ -154,8 +154,8 @@ func displayNames(before, after *plan.Plan, oldKeys, newKeys []string) map[strin
 			continue
 		}
 		// Any two of ks differ on some kind, so on one of these.
-		var differ []config.Kind
-		for _, kind := range config.Kinds {
+		var differ []request.Kind
+		for _, kind := range request.Kinds {
 			for _, k := range ks[1:] {
 				if describe(actions[k], kind) != describe(actions[ks[0]], kind) {
 					differ = append(differ, kind)
@@ -173,7 +173,7 @@ func displayNames(before, after *plan.Plan, oldKeys, newKeys []string) map[strin
 // base names a destination after where its blobs go.
 func base(actions []plan.Action) string {
 	for _, a := range actions {
-		if a.Kind != config.KindBlob {
+		if a.Kind != request.KindBlob {
 			continue
 		}
 		if a.Site != "" {
@@ -186,7 +186,7 @@ func base(actions []plan.Action) string {
 
 // routing describes where the given kinds go, such as "blob: site cdn,
 // else upstream main; manifest, tags: upstream main".
-func routing(actions []plan.Action, only []config.Kind) string {
+func routing(actions []plan.Action, only []request.Kind) string {
 	var dests []string
 	kinds := map[string][]string{}
 	for _, a := range actions {
@@ -355,16 +355,16 @@ func compareRoutes(before, after *plan.Plan) []routeChange {
 		if c := strings.Compare(a.class, b.class); c != 0 {
 			return c
 		}
-		return slices.Index(config.Kinds, a.kind) - slices.Index(config.Kinds, b.kind)
+		return slices.Index(request.Kinds, a.kind) - slices.Index(request.Kinds, b.kind)
 	})
 	return out
 }
 
-// kindsOf returns the kinds either list of actions has, in config.Kinds
+// kindsOf returns the kinds either list of actions has, in request.Kinds
 // order.
-func kindsOf(a, b []plan.Action) []config.Kind {
-	var out []config.Kind
-	for _, k := range config.Kinds {
+func kindsOf(a, b []plan.Action) []request.Kind {
+	var out []request.Kind
+	for _, k := range request.Kinds {
 		has := func(a plan.Action) bool { return a.Kind == k }
 		if slices.ContainsFunc(a, has) || slices.ContainsFunc(b, has) {
 			out = append(out, k)
@@ -374,7 +374,7 @@ func kindsOf(a, b []plan.Action) []config.Kind {
 }
 
 // describe says what a kind's action is: where it goes and by which route.
-func describe(actions []plan.Action, kind config.Kind) string {
+func describe(actions []plan.Action, kind request.Kind) string {
 	for _, a := range actions {
 		if a.Kind == kind {
 			return destination(a) + " (route " + a.Route + ")"

@@ -6,17 +6,17 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/regedge/regedge/compiler/internal/config"
 	"github.com/regedge/regedge/compiler/plan"
+	"github.com/regedge/regedge/compiler/request"
 )
 
 // actions routes blobs to site (or to the upstream when site is "") and
 // every other kind to the upstream.
 func actions(site, upstream string) []plan.Action {
 	var out []plan.Action
-	for _, k := range config.Kinds {
+	for _, k := range request.Kinds {
 		a := plan.Action{Kind: k, Route: "registry", Upstream: upstream}
-		if k == config.KindBlob {
+		if k == request.KindBlob {
 			a.Route = "blobs"
 			a.Site = site
 		}

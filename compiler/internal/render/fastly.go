@@ -10,8 +10,8 @@ import (
 
 	"go4.org/netipx"
 
-	"github.com/regedge/regedge/compiler/internal/config"
 	"github.com/regedge/regedge/compiler/plan"
+	"github.com/regedge/regedge/compiler/request"
 )
 
 // Fastly's limits on a VCL service that the generated VCL must respect.
@@ -120,19 +120,21 @@ func Fastly(p *plan.Plan) ([]File, error) {
 		return nil, err
 	}
 	d.Unknown = unknown.String()
-	for _, kind := range []config.Kind{config.KindManifest, config.KindSignature, config.KindTags, config.KindReferrers, config.KindBlob} {
+	for _, kind := range []request.Kind{request.KindManifest, request.KindSignature, request.KindTags, request.KindReferrers, request.KindBlob} {
 		t := fastlyTable{Name: "regedge_" + string(kind) + "_upstream"}
 		for i, l := range p.Labels {
 			u := p.Upstream(p.Action(i, kind).Upstream)
-			t.Entries = append(t.Entries, fastlyEntry{Key: l.Name, Value: u.Endpoint + "/v2/" + u.Prefix})
+			t.Entries = append(t.Entries, fastlyEntry{Key: l.Name, Value: u.Base()})
 		}
 		d.Tables = append(d.Tables, t)
 	}
 	sites := fastlyTable{Name: "regedge_blob_site"}
 	for i, l := range p.Labels {
-		if a := p.Action(i, config.KindBlob); a.Site != "" {
+		if a := p.Action(i, request.KindBlob); a.Site != "" {
 			s := p.Site(a.Site)
-			sites.Entries = append(sites.Entries, fastlyEntry{Key: l.Name, Value: s.URL + s.BlobPath})
+			// The VCL puts the digest in place of the placeholder.
+			before, after := s.BlobURLParts()
+			sites.Entries = append(sites.Entries, fastlyEntry{Key: l.Name, Value: before + plan.DigestPlaceholder + after})
 		}
 	}
 	d.Tables = append(d.Tables, sites)
@@ -190,7 +192,7 @@ func fastlyACLs(p *plan.Plan) []fastlyACL {
 func fastlyBackends(p *plan.Plan) ([]fastlyBackend, []fastlyOrigin, error) {
 	used := map[string]bool{}
 	for i := range p.Labels {
-		used[p.Action(i, config.KindBlob).Site] = true
+		used[p.Action(i, request.KindBlob).Site] = true
 	}
 	var backends []fastlyBackend
 	var firstSites []string

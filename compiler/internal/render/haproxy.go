@@ -9,8 +9,8 @@ import (
 
 	"go4.org/netipx"
 
-	"github.com/regedge/regedge/compiler/internal/config"
 	"github.com/regedge/regedge/compiler/plan"
+	"github.com/regedge/regedge/compiler/request"
 )
 
 // haproxyV4Octet and haproxyV4 accept a dotted quad exactly as Go's
@@ -79,8 +79,8 @@ type haproxyBind struct {
 }
 
 type haproxyUpstream struct {
-	Kind config.Kind
-	nginxMap
+	Kind request.Kind
+	labelValues
 }
 
 type haproxyMirror struct {
@@ -132,19 +132,16 @@ func HAProxy(p *plan.Plan) ([]File, error) {
 		// no address cast accepts: the client is unknown.
 		d.ClientExpr = fmt.Sprintf(`var(txn.regedge_xff),regsub("%s","\1")`, haproxyClientRegex(p.ClientIP.TrustedHops))
 	}
-	for _, kind := range []config.Kind{config.KindSignature, config.KindManifest, config.KindTags, config.KindReferrers, config.KindBlob} {
-		d.Upstreams = append(d.Upstreams, haproxyUpstream{Kind: kind, nginxMap: labelMap(p, "", func(l int) string {
-			u := p.Upstream(p.Action(l, kind).Upstream)
-			return u.Endpoint + "/v2/" + u.Prefix
-		})})
+	for _, kind := range []request.Kind{request.KindSignature, request.KindManifest, request.KindTags, request.KindReferrers, request.KindBlob} {
+		d.Upstreams = append(d.Upstreams, haproxyUpstream{Kind: kind, labelValues: upstreamBases(p, kind)})
 	}
 	for i, l := range p.Labels {
-		a := p.Action(i, config.KindBlob)
+		a := p.Action(i, request.KindBlob)
 		if a.Site == "" {
 			continue
 		}
 		s := p.Site(a.Site)
-		before, after, _ := strings.Cut(s.URL+s.BlobPath, "{digest}")
+		before, after := s.BlobURLParts()
 		d.Mirrors = append(d.Mirrors, haproxyMirror{Label: l.Name, Before: before, After: after})
 		d.VerifyTLS = d.VerifyTLS || strings.HasPrefix(s.URL, "https:")
 	}
@@ -219,14 +216,14 @@ func haproxyClientRegex(hops int) string {
 // haproxyTable lists the plan's intervals as prefixes for map_ip, with
 // the IPv6 table adjusted for the two ways map_ip reads IPv6 addresses as
 // IPv4 (see haproxyGuards and haproxyMapped).
-func haproxyTable(p *plan.Plan) geoData {
-	var d geoData
+func haproxyTable(p *plan.Plan) prefixTable {
+	var d prefixTable
 	for _, iv := range p.V4 {
 		for _, pfx := range netipx.IPRangeFrom(iv.First, iv.Last).Prefixes() {
-			d.Entries = append(d.Entries, geoEntry{Prefix: pfx, Label: p.Labels[iv.Label].Name})
+			d.Entries = append(d.Entries, prefixEntry{Prefix: pfx, Label: p.Labels[iv.Label].Name})
 		}
 	}
-	var v6 []geoEntry
+	var v6 []prefixEntry
 	var guards netipx.IPSetBuilder
 	for _, pfx := range haproxyGuards {
 		guards.AddPrefix(pfx)
@@ -239,18 +236,18 @@ func haproxyTable(p *plan.Plan) geoData {
 		v6 = append(v6, haproxySetEntries(&b, p.Labels[iv.Label].Name)...)
 	}
 	v6 = append(v6, haproxySetEntries(&guards, p.Labels[p.Default].Name)...)
-	slices.SortFunc(v6, func(a, b geoEntry) int { return a.Prefix.Addr().Compare(b.Prefix.Addr()) })
+	slices.SortFunc(v6, func(a, b prefixEntry) int { return a.Prefix.Addr().Compare(b.Prefix.Addr()) })
 	d.Entries = append(d.Entries, v6...)
 	return d
 }
 
 // haproxySetEntries lists a set's prefixes under one label. The builders here
 // only add and remove valid ranges, so IPSet cannot fail.
-func haproxySetEntries(b *netipx.IPSetBuilder, label string) []geoEntry {
+func haproxySetEntries(b *netipx.IPSetBuilder, label string) []prefixEntry {
 	set, _ := b.IPSet()
-	var out []geoEntry
+	var out []prefixEntry
 	for _, pfx := range set.Prefixes() {
-		out = append(out, geoEntry{Prefix: pfx, Label: label})
+		out = append(out, prefixEntry{Prefix: pfx, Label: label})
 	}
 	return out
 }

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/regedge/regedge/compiler/internal/config"
 	"github.com/regedge/regedge/compiler/plan"
+	"github.com/regedge/regedge/compiler/request"
 )
 
 // haproxyPlan routes blobs of label "east" to a site, signatures of every
@@ -16,12 +16,12 @@ import (
 func haproxyPlan() *plan.Plan {
 	actions := func(site string) []plan.Action {
 		var a []plan.Action
-		for _, k := range config.Kinds {
+		for _, k := range request.Kinds {
 			act := plan.Action{Kind: k, Route: "r", Upstream: "main"}
 			switch k {
-			case config.KindBlob:
+			case request.KindBlob:
 				act.Site = site
-			case config.KindSignature:
+			case request.KindSignature:
 				if site != "" {
 					act.Upstream = "sigs"
 				}

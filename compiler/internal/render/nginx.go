@@ -2,12 +2,10 @@ package render
 
 import (
 	"fmt"
-	"net/netip"
 	"strings"
 
 	"go4.org/netipx"
 
-	"github.com/regedge/regedge/compiler/internal/config"
 	"github.com/regedge/regedge/compiler/plan"
 	"github.com/regedge/regedge/compiler/request"
 )
@@ -37,28 +35,15 @@ type nginxData struct {
 	grammar
 }
 
-// nginxMap maps a label to a value; Entries lists only labels whose value
-// differs from Default.
+// nginxMap is a map block from the client's label to Var.
 type nginxMap struct {
-	Var     string
-	Default string
-	Entries []nginxMapEntry
+	Var string
+	labelValues
 }
-
-type nginxMapEntry struct{ Label, Value string }
 
 type nginxCheck struct {
 	ZoneMB, MaxSizeMB                     int
 	PositiveSec, NegativeSec, InactiveSec int64
-}
-
-type geoData struct {
-	Entries []geoEntry
-}
-
-type geoEntry struct {
-	Prefix netip.Prefix
-	Label  string
 }
 
 // Nginx renders nginx.conf and its geo table.
@@ -99,24 +84,21 @@ func Nginx(p *plan.Plan) ([]File, error) {
 	for _, s := range p.Sites {
 		d.VerifyTLS = d.VerifyTLS || strings.HasPrefix(s.URL, "https:")
 	}
-	for _, kind := range []config.Kind{config.KindManifest, config.KindSignature, config.KindTags, config.KindReferrers, config.KindBlob} {
-		d.Maps = append(d.Maps, labelMap(p, "$regedge_"+string(kind)+"_upstream", func(l int) string {
-			u := p.Upstream(p.Action(l, kind).Upstream)
-			return u.Endpoint + "/v2/" + u.Prefix
-		}))
+	for _, kind := range []request.Kind{request.KindManifest, request.KindSignature, request.KindTags, request.KindReferrers, request.KindBlob} {
+		d.Maps = append(d.Maps, nginxMap{Var: "$regedge_" + string(kind) + "_upstream", labelValues: upstreamBases(p, kind)})
 	}
 	mirror := func(l int, part int) string {
-		a := p.Action(l, config.KindBlob)
+		a := p.Action(l, request.KindBlob)
 		if a.Site == "" {
 			return ""
 		}
 		s := p.Site(a.Site)
-		before, after, _ := strings.Cut(s.URL+s.BlobPath, "{digest}")
+		before, after := s.BlobURLParts()
 		return []string{before, after}[part]
 	}
 	d.Maps = append(d.Maps,
-		labelMap(p, "$regedge_blob_mirror", func(l int) string { return mirror(l, 0) }),
-		labelMap(p, "$regedge_blob_mirror_suffix", func(l int) string { return mirror(l, 1) }))
+		nginxMap{Var: "$regedge_blob_mirror", labelValues: byLabel(p, func(l int) string { return mirror(l, 0) })},
+		nginxMap{Var: "$regedge_blob_mirror_suffix", labelValues: byLabel(p, func(l int) string { return mirror(l, 1) })})
 
 	conf, err := execute("nginx/nginx.conf.tmpl", d)
 	if err != nil {
@@ -130,24 +112,14 @@ func Nginx(p *plan.Plan) ([]File, error) {
 	return []File{{Path: "nginx/nginx.conf", Data: conf}, {Path: "nginx/geo.conf", Data: geo, Entries: len(table.Entries)}}, nil
 }
 
-func labelMap(p *plan.Plan, variable string, value func(label int) string) nginxMap {
-	m := nginxMap{Var: variable, Default: value(p.Default)}
-	for i, l := range p.Labels {
-		if v := value(i); v != m.Default {
-			m.Entries = append(m.Entries, nginxMapEntry{Label: l.Name, Value: v})
-		}
-	}
-	return m
-}
-
 // geoTable lists the plan's intervals as CIDR prefixes: nginx's geo module
 // takes ranges only for IPv4, and prefixes work for both families.
-func geoTable(p *plan.Plan) geoData {
-	var d geoData
+func geoTable(p *plan.Plan) prefixTable {
+	var d prefixTable
 	for _, table := range [][]plan.Interval{p.V4, p.V6} {
 		for _, iv := range table {
 			for _, pfx := range netipx.IPRangeFrom(iv.First, iv.Last).Prefixes() {
-				d.Entries = append(d.Entries, geoEntry{Prefix: pfx, Label: p.Labels[iv.Label].Name})
+				d.Entries = append(d.Entries, prefixEntry{Prefix: pfx, Label: p.Labels[iv.Label].Name})
 			}
 		}
 	}

@@ -5,7 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/regedge/regedge/compiler/internal/config"
 	"github.com/regedge/regedge/compiler/plan"
 	"github.com/regedge/regedge/compiler/request"
 )
@@ -38,9 +37,9 @@ func TestQuoteRegex(t *testing.T) {
 func testPlan() *plan.Plan {
 	actions := func(site string) []plan.Action {
 		var a []plan.Action
-		for _, k := range config.Kinds {
+		for _, k := range request.Kinds {
 			act := plan.Action{Kind: k, Route: "r", Upstream: "main"}
-			if k == config.KindBlob {
+			if k == request.KindBlob {
 				act.Site = site
 			}
 			a = append(a, act)

@@ -10,7 +10,6 @@ import (
 
 	"go4.org/netipx"
 
-	"github.com/regedge/regedge/compiler/internal/config"
 	"github.com/regedge/regedge/compiler/plan"
 	"github.com/regedge/regedge/compiler/request"
 )
@@ -62,7 +61,7 @@ type varnishACL struct {
 // Entries lists only labels whose value differs from Default.
 type varnishMap struct {
 	Sub, Header string
-	nginxMap
+	labelValues
 }
 
 // varnishSite is a mirror site's blob URL split around the digest, and the
@@ -122,20 +121,17 @@ func Varnish(p *plan.Plan) ([]File, error) {
 	}
 	acls, entries := varnishACLs(p)
 	d.ACLs = acls
-	for _, kind := range []config.Kind{config.KindSignature, config.KindManifest, config.KindTags, config.KindReferrers, config.KindBlob} {
+	for _, kind := range []request.Kind{request.KindSignature, request.KindManifest, request.KindTags, request.KindReferrers, request.KindBlob} {
 		d.Maps = append(d.Maps, varnishMap{
-			Sub:    "regedge_" + string(kind) + "_upstream",
-			Header: "X-Regedge-Upstream",
-			nginxMap: labelMap(p, "", func(l int) string {
-				u := p.Upstream(p.Action(l, kind).Upstream)
-				return u.Endpoint + "/v2/" + u.Prefix
-			}),
+			Sub:         "regedge_" + string(kind) + "_upstream",
+			Header:      "X-Regedge-Upstream",
+			labelValues: upstreamBases(p, kind),
 		})
 	}
 	d.Maps = append(d.Maps, varnishMap{
-		Sub:      "regedge_blob_site",
-		Header:   "X-Regedge-Site",
-		nginxMap: labelMap(p, "", func(l int) string { return p.Action(l, config.KindBlob).Site }),
+		Sub:         "regedge_blob_site",
+		Header:      "X-Regedge-Site",
+		labelValues: byLabel(p, func(l int) string { return p.Action(l, request.KindBlob).Site }),
 	})
 	if err := varnishSites(p, &d); err != nil {
 		return nil, err
@@ -178,7 +174,7 @@ func varnishACLs(p *plan.Plan) ([]varnishACL, int) {
 func varnishSites(p *plan.Plan, d *varnishData) error {
 	used := map[string]bool{}
 	for l := range p.Labels {
-		used[p.Action(l, config.KindBlob).Site] = true
+		used[p.Action(l, request.KindBlob).Site] = true
 	}
 	backends := map[string]string{}
 	for _, s := range p.Sites {
@@ -189,10 +185,10 @@ func varnishSites(p *plan.Plan, d *varnishData) error {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
 			return fmt.Errorf("site %s: URL %q is not an http or https URL", s.Name, s.URL)
 		}
-		path := strings.TrimPrefix(s.URL, u.Scheme+"://"+u.Host)
-		before, after, _ := strings.Cut(s.URL+s.BlobPath, "{digest}")
-		pathBefore, pathAfter, _ := strings.Cut(path+s.BlobPath, "{digest}")
-		site := varnishSite{Name: s.Name, Before: before, After: after, Host: u.Host, PathBefore: pathBefore, PathAfter: pathAfter}
+		before, after := s.BlobURLParts()
+		// The check asks the backend for the path alone.
+		pathBefore := strings.TrimPrefix(before, u.Scheme+"://"+u.Host)
+		site := varnishSite{Name: s.Name, Before: before, After: after, Host: u.Host, PathBefore: pathBefore, PathAfter: after}
 		if d.Check != nil {
 			port := u.Port()
 			if port == "" {

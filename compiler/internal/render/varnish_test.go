@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/regedge/regedge/compiler/internal/config"
 	"github.com/regedge/regedge/compiler/plan"
+	"github.com/regedge/regedge/compiler/request"
 )
 
 func renderVarnish(t *testing.T, p *plan.Plan) string {
@@ -29,7 +29,7 @@ func renderVarnish(t *testing.T, p *plan.Plan) string {
 // setBlobSite sends the blobs of a label's clients to a site.
 func setBlobSite(p *plan.Plan, label int, site string) {
 	for i, a := range p.Labels[label].Actions {
-		if a.Kind == config.KindBlob {
+		if a.Kind == request.KindBlob {
 			p.Labels[label].Actions[i].Site = site
 		}
 	}

@@ -8,9 +8,8 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/regedge/regedge/compiler/internal/answer"
-	"github.com/regedge/regedge/compiler/internal/config"
 	"github.com/regedge/regedge/compiler/plan"
+	"github.com/regedge/regedge/compiler/request"
 )
 
 // Settings of the Worker that no policy sets.
@@ -95,8 +94,8 @@ func Worker(p *plan.Plan) ([]File, error) {
 		Allow:             workerAllow(p.Sites),
 		InfoURL:           p.Registry.InfoURL,
 		PrivacyURL:        p.Registry.PrivacyURL,
-		APIVersionHeader:  answer.APIVersionHeader,
-		APIVersion:        answer.APIVersion,
+		APIVersionHeader:  request.APIVersionHeader,
+		APIVersion:        request.APIVersion,
 		ClientHeader:      p.ClientIP.Header,
 		TrustedHops:       p.ClientIP.TrustedHops,
 		Default:           p.Default,
@@ -115,14 +114,14 @@ func Worker(p *plan.Plan) ([]File, error) {
 	d.V6 = workerBounds(boundaries(p.V6, netip.IPv6Unspecified(), p.Default), d.LabelWidth)
 	for i, l := range p.Labels {
 		wl := workerLabel{Name: l.Name}
-		for _, kind := range config.Kinds {
+		for _, kind := range request.Kinds {
 			u := p.Upstream(p.Action(i, kind).Upstream)
-			wl.Upstreams = append(wl.Upstreams, workerUpstream{Kind: string(kind), Base: u.Endpoint + "/v2/" + u.Prefix})
+			wl.Upstreams = append(wl.Upstreams, workerUpstream{Kind: string(kind), Base: u.Base()})
 		}
-		if a := p.Action(i, config.KindBlob); a.Site != "" {
+		if a := p.Action(i, request.KindBlob); a.Site != "" {
 			s := p.Site(a.Site)
 			wl.Site = true
-			wl.SitePrefix, wl.SiteSuffix, _ = strings.Cut(s.URL+s.BlobPath, "{digest}")
+			wl.SitePrefix, wl.SiteSuffix = s.BlobURLParts()
 		}
 		d.Labels = append(d.Labels, wl)
 	}

@@ -32,12 +32,12 @@ import (
 func workerPlan() *plan.Plan {
 	actions := func(manifest, site string) []plan.Action {
 		var a []plan.Action
-		for _, k := range config.Kinds {
+		for _, k := range request.Kinds {
 			act := plan.Action{Kind: k, Route: "r", Upstream: "a"}
 			switch k {
-			case config.KindManifest, config.KindSignature:
+			case request.KindManifest, request.KindSignature:
 				act.Upstream = manifest
-			case config.KindBlob:
+			case request.KindBlob:
 				act.Site = site
 			}
 			a = append(a, act)

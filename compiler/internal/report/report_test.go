@@ -7,17 +7,17 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
-	"github.com/regedge/regedge/compiler/internal/config"
 	"github.com/regedge/regedge/compiler/internal/render"
 	"github.com/regedge/regedge/compiler/plan"
+	"github.com/regedge/regedge/compiler/request"
 )
 
 func testPlan() *plan.Plan {
 	actions := func(site string) []plan.Action {
 		var a []plan.Action
-		for _, k := range config.Kinds {
+		for _, k := range request.Kinds {
 			act := plan.Action{Kind: k, Route: "r", Upstream: "main"}
-			if k == config.KindBlob {
+			if k == request.KindBlob {
 				act.Site = site
 			}
 			a = append(a, act)

@@ -5,7 +5,6 @@ import (
 	"net/netip"
 	"strings"
 
-	"github.com/regedge/regedge/compiler/internal/config"
 	"github.com/regedge/regedge/compiler/plan"
 	"github.com/regedge/regedge/compiler/request"
 )
@@ -475,7 +474,7 @@ func (g *generator) framing() {
 func corpusClient(p *plan.Plan) netip.Addr {
 	for _, table := range [][]plan.Interval{p.V4, p.V6} {
 		for _, iv := range table {
-			if p.Action(iv.Label, config.KindBlob).Site != "" {
+			if p.Action(iv.Label, request.KindBlob).Site != "" {
 				return Mid(iv.First, iv.Last)
 			}
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/regedge/regedge/compiler/internal/config"
 	"github.com/regedge/regedge/compiler/internal/diag"
 	"github.com/regedge/regedge/compiler/internal/render"
+	"github.com/regedge/regedge/compiler/internal/target"
 	"github.com/regedge/regedge/compiler/plan"
 	"github.com/regedge/regedge/policy"
 )
@@ -94,7 +95,7 @@ func (p *policyFlags) render(stderr io.Writer) *rendered {
 	}
 	r := &rendered{plans: plans, diags: diags, inputs: inputs}
 	for _, pl := range plans {
-		files, err := render.All(pl)
+		files, err := target.Render(pl)
 		if err != nil {
 			fmt.Fprintf(stderr, "regedge: rendering: %v\n", err)
 			return nil

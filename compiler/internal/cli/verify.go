@@ -13,7 +13,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
-	"github.com/regedge/regedge/compiler/internal/config"
+	"github.com/regedge/regedge/compiler/internal/target"
 	"github.com/regedge/regedge/compiler/internal/verify"
 )
 
@@ -27,7 +27,7 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 	var pf policyFlags
 	pf.register(fs)
 	deployment := fs.String("deployment", "", "deployment `NAME`, for policies with deployments")
-	target := fs.String("target", "", "the target's `NAME`: its client rule, its existence check and the refusals its HTTP parser is allowed (fastly, haproxy, nginx, proxy, varnish, worker)")
+	targetName := fs.String("target", "", "the target's `NAME`: its client rule, its existence check and the refusals its HTTP parser is allowed ("+strings.Join(target.Names(), ", ")+")")
 	endpoint := fs.String("endpoint", "", "base `URL` of the target to verify, such as http://127.0.0.1:8080")
 	blob := fs.String("blob", defaultBlob, "`DIGEST` of a blob the mirrors hold")
 	sample := fs.Int("sample", 0, "probe only `N` addresses (at least one per label); 0 probes all")
@@ -37,7 +37,7 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: regedge verify [-policy FILE] [-override FILE] [-deployment NAME] [-target NAME] -endpoint URL [-blob DIGEST] [-sample N] [-concurrency N] [-json]")
 		return 2
 	}
-	base, problems := checkVerifyFlags(*target, *endpoint, *blob, *sample, *concurrency)
+	base, problems := checkVerifyFlags(*targetName, *endpoint, *blob, *sample, *concurrency)
 	for _, problem := range problems {
 		fmt.Fprintf(stderr, "regedge: %s\n", problem)
 	}
@@ -48,12 +48,12 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 	if p == nil {
 		return status
 	}
-	p = p.For(*target)
+	p = p.For(*targetName)
 	if err := verify.CheckHealth(context.Background(), p, base); err != nil {
 		fmt.Fprintf(stderr, "regedge: cannot verify %s: %v\n", base, err)
 		return 1
 	}
-	cfg := verify.Config{Plan: p, Endpoint: base, Blob: *blob, Sample: *sample, Concurrency: *concurrency, Target: *target}
+	cfg := verify.Config{Plan: p, Endpoint: base, Blob: *blob, Sample: *sample, Concurrency: *concurrency, Target: *targetName}
 	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		bar := progressbar.NewOptions(-1, progressbar.OptionSetWriter(stderr), progressbar.OptionSetDescription("verify"),
 			progressbar.OptionShowCount(), progressbar.OptionClearOnFinish())
@@ -83,19 +83,12 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 // machine more than the target.
 const maxConcurrency = 256
 
-// verifyTargets are the names -target takes: each edge target, whose own
-// settings the policy holds, and nginx and the proxy, which follow the
-// policy's top-level settings.
-func verifyTargets() []string {
-	return slices.Sorted(slices.Values(append([]string{"nginx", "proxy"}, config.EdgeTargets...)))
-}
-
 // checkVerifyFlags says what is wrong with each flag verify cannot use,
 // before anything is sent, and returns the endpoint as a base URL.
-func checkVerifyFlags(target, endpoint, blob string, sample, concurrency int) (string, []string) {
+func checkVerifyFlags(name, endpoint, blob string, sample, concurrency int) (string, []string) {
 	var problems []string
-	if target != "" && !slices.Contains(verifyTargets(), target) {
-		problems = append(problems, fmt.Sprintf("-target: %q is not a target; want one of %s", target, strings.Join(verifyTargets(), ", ")))
+	if name != "" && !slices.Contains(target.Names(), name) {
+		problems = append(problems, fmt.Sprintf("-target: %q is not a target; want one of %s", name, strings.Join(target.Names(), ", ")))
 	}
 	base, err := verify.ParseEndpoint(endpoint)
 	if err != nil {

@@ -8,12 +8,15 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/gohcl"
+	"github.com/regedge/regedge/compiler/internal/target"
 	"github.com/regedge/regedge/compiler/request"
 	"github.com/zclconf/go-cty/cty"
 )
 
-var rootSchema = &hcl.BodySchema{
-	Blocks: []hcl.BlockHeaderSchema{
+// rootSchema lists the blocks a policy holds: its own, and one for each
+// target that has settings (every target but the proxy).
+var rootSchema = func() *hcl.BodySchema {
+	s := &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
 		{Type: "registry"},
 		{Type: "client_ip"},
 		{Type: "locals"},
@@ -22,15 +25,16 @@ var rootSchema = &hcl.BodySchema{
 		{Type: "site", LabelNames: []string{"name"}},
 		{Type: "mirror"},
 		{Type: "route", LabelNames: []string{"name"}},
-		{Type: "nginx"},
-		{Type: "varnish"},
-		{Type: "fastly"},
-		{Type: "haproxy"},
-		{Type: "worker"},
 		// Accepted only to say where it belongs.
 		{Type: "check"},
-	},
-}
+	}}
+	for _, t := range target.All {
+		if t.Name == "nginx" || t.Edge != nil {
+			s.Blocks = append(s.Blocks, hcl.BlockHeaderSchema{Type: t.Name})
+		}
+	}
+	return s
+}()
 
 type registryBlock struct {
 	InfoURL         string    `hcl:"info_url"`
@@ -190,8 +194,8 @@ func decode(body hcl.Body, r Reader, budget *float64) (*Policy, hcl.Diagnostics)
 	}
 	d.namedBlocks(byType["route"], "route", d.route)
 	d.nginx(d.single(byType, "nginx", false, body))
-	for _, e := range EdgeTargets {
-		d.edge(e, d.single(byType, e, false, body))
+	for _, t := range target.Edges() {
+		d.edge(t, d.single(byType, t.Name, false, body))
 	}
 	d.requireSome(body, "feed", len(d.policy.Feeds))
 	d.requireSome(body, "upstream", len(d.policy.Upstreams))
@@ -527,7 +531,7 @@ func (d *decoder) route(name string, b *hcl.Block) {
 }
 
 func (d *decoder) nginx(b *hcl.Block) {
-	n := Nginx{Listen: defaultListen, WorkerProcesses: "auto", StateDir: defaultStateDir}
+	n := Nginx{Listen: target.DefaultListen, WorkerProcesses: "auto", StateDir: defaultStateDir}
 	if b != nil {
 		var nb nginxBlock
 		if d.decodeBody(b.Body, d.ctx, &nb) {
@@ -554,19 +558,10 @@ func (d *decoder) nginx(b *hcl.Block) {
 	d.policy.Nginx = n
 }
 
-// edgeDefaults are each edge target's settings when its block says nothing:
-// a Worker sees the client in CF-Connecting-IP and Fastly in client.ip,
-// while Varnish and HAProxy sit behind the policy's proxies.
-var edgeDefaults = map[string]Edge{
-	"fastly":  {Check: true, ClientIP: "peer"},
-	"haproxy": {Check: true, ClientIP: "policy", Listen: defaultListen},
-	"varnish": {Check: true, ClientIP: "policy"},
-	"worker":  {Check: true, ClientIP: "CF-Connecting-IP"},
-}
-
-func (d *decoder) edge(name string, b *hcl.Block) {
-	e := edgeDefaults[name]
-	e.Name = name
+// edge decodes an edge target's block, whose settings default to the
+// target table's.
+func (d *decoder) edge(t target.Target, b *hcl.Block) {
+	e := Edge{Name: t.Name, Check: t.Edge.Check, ClientIP: t.Edge.ClientIP, Listen: t.Edge.Listen}
 	if b != nil {
 		var eb edgeBlock
 		if d.decodeBody(b.Body, d.ctx, &eb) {
@@ -580,16 +575,27 @@ func (d *decoder) edge(name string, b *hcl.Block) {
 				}
 			}
 			if listen := d.stringList(eb.Listen, eb.ListenRange); listen != nil {
-				if name != "haproxy" {
-					d.errorf(eb.ListenRange, "Unsupported argument", "Only haproxy takes listen; %s's address is set where it is deployed.", name)
+				if t.Edge.Listen == nil {
+					d.errorf(eb.ListenRange, "Unsupported argument", "Only %s takes listen; %s's address is set where it is deployed.", listeners(), t.Name)
 				} else {
 					e.Listen = listen
-					d.checkListen(name, listen, eb.ListenRange)
+					d.checkListen(t.Name, listen, eb.ListenRange)
 				}
 			}
 		}
 	}
 	d.policy.Edges = append(d.policy.Edges, e)
+}
+
+// listeners names the edge targets whose blocks take listen.
+func listeners() string {
+	var names []string
+	for _, t := range target.Edges() {
+		if t.Edge.Listen != nil {
+			names = append(names, t.Name)
+		}
+	}
+	return strings.Join(names, " and ")
 }
 
 // resolve turns references (upstream.x, site.x, mirror) and cloud names

@@ -18,7 +18,7 @@ type Policy struct {
 	Mirror     Mirror
 	Routes     []*Route
 	Nginx      Nginx
-	// Edges holds the settings of each edge target in EdgeTargets order.
+	// Edges holds the settings of each edge target, sorted by name.
 	Edges []Edge
 }
 
@@ -55,9 +55,6 @@ type Feed struct {
 
 // DefaultMaxShrink is a feed's max_shrink when the policy gives none.
 const DefaultMaxShrink = 0.05
-
-// defaultListen is where nginx and HAProxy listen unless told otherwise.
-var defaultListen = []string{"80", "[::]:80"}
 
 // Upstream is a registry that holds every manifest and blob.
 type Upstream struct {
@@ -118,9 +115,6 @@ type Target struct {
 	Site     string
 	Mirror   bool
 }
-
-// EdgeTargets are the CDN and proxy targets besides nginx, sorted.
-var EdgeTargets = []string{"fastly", "haproxy", "varnish", "worker"}
 
 // Edge holds one edge target's settings.
 type Edge struct {

@@ -50,7 +50,7 @@ var reservedSiteNames = []string{"default", "hostnames", "include", "volatile"}
 const unknownCloud = "unknown"
 
 var (
-	feedFormats = feeds.Formats
+	feedFormats = feeds.Formats()
 	kindNames   = routeKindNames()
 )
 
@@ -136,10 +136,10 @@ func validPort(s string) bool {
 
 // checkListen checks a target's listen addresses: ports, port:address or
 // [IPv6]:port, each a real address and port, none twice.
-func (d *decoder) checkListen(target string, listen []string, r hcl.Range) {
+func (d *decoder) checkListen(name string, listen []string, r hcl.Range) {
 	if len(listen) == 0 {
 		what := "nginx without a listen address listens on port 80 of every address"
-		if target == "haproxy" {
+		if name == "haproxy" {
 			what = "HAProxy without a listen address listens nowhere"
 		}
 		d.errorf(r, "No listen address", "%s; give at least one, such as \"80\".", what)
@@ -153,7 +153,7 @@ func (d *decoder) checkListen(target string, listen []string, r hcl.Range) {
 			continue
 		}
 		if prev, ok := seen[ap]; ok {
-			d.errorf(r, "Duplicate listen address", "The address %q is where %q already listens; %s refuses to listen twice on one address.", l, prev, target)
+			d.errorf(r, "Duplicate listen address", "The address %q is where %q already listens; %s refuses to listen twice on one address.", l, prev, name)
 			continue
 		}
 		seen[ap] = l

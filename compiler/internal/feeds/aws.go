@@ -2,7 +2,7 @@ package feeds
 
 // parseAWS reads ip-ranges.json, which keeps IPv4 and IPv6 in separate lists.
 func parseAWS(p *parser, root value) *Snapshot {
-	s := &Snapshot{Format: "aws"}
+	s := &Snapshot{}
 	top, ok := p.fields(root, "syncToken", "createDate", "prefixes", "ipv6_prefixes")
 	if !ok {
 		return s

@@ -8,7 +8,7 @@ import (
 // parseAzure reads a ServiceTags_Public file. Every tag lists its prefixes,
 // and the broad AzureCloud tags repeat the narrower ones; all are kept.
 func parseAzure(p *parser, root value) *Snapshot {
-	s := &Snapshot{Format: "azure"}
+	s := &Snapshot{}
 	top, ok := p.fields(root, "changeNumber", "values")
 	if !ok {
 		return s

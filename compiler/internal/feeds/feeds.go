@@ -18,15 +18,29 @@ import (
 	"github.com/hashicorp/hcl/v2"
 )
 
-// Formats lists the accepted format names, sorted.
-var Formats = []string{"aws", "azure", "gcp", "oracle"}
+// feedFormat is one cloud's feed format: its name, as a policy's feed block
+// gives it, and the function that reads its top-level object. Adding a
+// cloud's feed means one entry here and its parser.
+type feedFormat struct {
+	name  string
+	parse func(p *parser, root value) *Snapshot
+}
 
-// parsers maps each of Formats to the function that reads its top-level object.
-var parsers = map[string]func(p *parser, root value) *Snapshot{
-	"aws":    parseAWS,
-	"azure":  parseAzure,
-	"gcp":    parseGCP,
-	"oracle": parseOracle,
+// formats lists every feed format, sorted by name.
+var formats = []feedFormat{
+	{"aws", parseAWS},
+	{"azure", parseAzure},
+	{"gcp", parseGCP},
+	{"oracle", parseOracle},
+}
+
+// Formats returns the format names, sorted.
+func Formats() []string {
+	var names []string
+	for _, f := range formats {
+		names = append(names, f.name)
+	}
+	return names
 }
 
 // Entry is one prefix a feed publishes.
@@ -50,8 +64,8 @@ type Snapshot struct {
 // returns a (possibly partial) Snapshot for any known format so callers can
 // decide what to do with the diagnostics; entries with errors are left out.
 func Parse(format, filename string, src []byte) (*Snapshot, hcl.Diagnostics) {
-	parse, ok := parsers[format]
-	if !ok {
+	i := slices.IndexFunc(formats, func(f feedFormat) bool { return f.name == format })
+	if i < 0 {
 		return nil, hcl.Diagnostics{unknownFormat(format)}
 	}
 	p := newParser(filename, src)
@@ -62,16 +76,17 @@ func Parse(format, filename string, src []byte) (*Snapshot, hcl.Diagnostics) {
 		return &Snapshot{Format: format}, p.diags
 	}
 	root := span{skipSpace(src, 0), len(bytes.TrimRight(src, space))}
-	s := parse(p, value{raw: src[root.start:root.end], at: root})
+	s := formats[i].parse(p, value{raw: src[root.start:root.end], at: root})
+	s.Format = format
 	p.reportHidden(format)
 	return s, p.diags
 }
 
 // unknownFormat reports a format name the caller gave, so it has no Subject.
 func unknownFormat(name string) *hcl.Diagnostic {
-	detail := fmt.Sprintf("%q is not a feed format; use one of %s.", name, strings.Join(Formats, ", "))
+	detail := fmt.Sprintf("%q is not a feed format; use one of %s.", name, strings.Join(Formats(), ", "))
 	best, bestDist := "", 3 // suggest only names within distance 2
-	for _, f := range Formats {
+	for _, f := range Formats() {
 		if d := levenshtein.Distance(strings.ToLower(name), f, nil); d < bestDist {
 			best, bestDist = f, d
 		}

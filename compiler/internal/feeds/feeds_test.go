@@ -28,12 +28,12 @@ func diagString(d *hcl.Diagnostic) string {
 }
 
 func TestFormatsHaveParsers(t *testing.T) {
-	if !slices.IsSorted(Formats) || len(Formats) != len(parsers) {
-		t.Fatalf("Formats %v must be sorted and match parsers", Formats)
+	if !slices.IsSorted(Formats()) || len(slices.Compact(Formats())) != len(formats) {
+		t.Fatalf("Formats %v must be sorted and unique", Formats())
 	}
-	for _, f := range Formats {
-		if parsers[f] == nil {
-			t.Errorf("no parser for %q", f)
+	for _, f := range formats {
+		if f.parse == nil {
+			t.Errorf("no parser for %q", f.name)
 		}
 	}
 }
@@ -350,7 +350,7 @@ func FuzzParse(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, src []byte) {
-		for _, format := range Formats {
+		for _, format := range Formats() {
 			s, diags := Parse(format, "fuzz.json", src)
 			if s == nil {
 				t.Fatalf("%s: nil snapshot", format)

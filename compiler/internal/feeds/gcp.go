@@ -4,7 +4,7 @@ import "net/netip"
 
 // parseGCP reads cloud.json, whose entries carry exactly one of two prefix keys.
 func parseGCP(p *parser, root value) *Snapshot {
-	s := &Snapshot{Format: "gcp"}
+	s := &Snapshot{}
 	top, ok := p.fields(root, "syncToken", "creationTime", "prefixes")
 	if !ok {
 		return s

@@ -4,7 +4,7 @@ import "strings"
 
 // parseOracle reads public_ip_ranges.json, which nests CIDRs under regions.
 func parseOracle(p *parser, root value) *Snapshot {
-	s := &Snapshot{Format: "oracle"}
+	s := &Snapshot{}
 	top, ok := p.fields(root, "last_updated_timestamp", "regions")
 	if !ok {
 		return s

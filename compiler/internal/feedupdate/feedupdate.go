@@ -25,7 +25,7 @@ const DefaultTimeout = 30 * time.Second
 // Feed is one snapshot to refresh.
 type Feed struct {
 	Name   string // how results name the feed
-	Format string // one of feeds.Formats
+	Format string // one of feeds.Formats()
 	File   string // the snapshot on disk
 	URL    string // where the publisher serves it
 	// MaxShrink is the largest fraction of the snapshot's prefixes the

@@ -1,14 +1,69 @@
-// Package plantest helps tests build small plans by hand.
+// Package plantest gives tests one small plan, and helps them build
+// others by hand.
 package plantest
 
 import (
+	"net/netip"
+	"time"
+
 	"github.com/regedge/regedge/compiler/plan"
 	"github.com/regedge/regedge/compiler/request"
 )
 
-// Actions returns one action per request kind in request.Kinds order, each
-// to upstream by a route named "<route>-<kind>", with blobs going to site
-// when it is not "".
+// Labels of Plan.
+const (
+	LabelDefault = 0 // everything upstream "main"
+	LabelEast    = 1 // blobs to site "east", checked; the rest upstream "main"
+	LabelOther   = 2 // everything upstream "other"
+)
+
+// Plan returns a small plan with every kind of setting: two upstreams, a
+// site at mirror whose blobs are checked, three labels over two adjacent
+// IPv4 intervals and one IPv6 interval, the client in the second-to-last
+// X-Forwarded-For entry, and every edge target with its defaults.
+func Plan(mirror string) *plan.Plan {
+	xff := plan.ClientIP{Header: "X-Forwarded-For", TrustedHops: 1}
+	return &plan.Plan{
+		Registry: plan.Registry{InfoURL: "https://example.com/info", PrivacyURL: "https://example.com/privacy"},
+		ClientIP: xff,
+		Upstreams: []plan.Upstream{
+			{Name: "main", Endpoint: "https://main.example", Prefix: "proj/images"},
+			{Name: "other", Endpoint: "http://other.example:5000", Prefix: "mirror"},
+		},
+		Sites: []plan.Site{{Name: "east", URL: mirror, BlobPath: "/containers/images/{digest}"}},
+		Check: &plan.Check{
+			PositiveTTL: plan.Duration(time.Hour),
+			NegativeTTL: plan.Duration(time.Minute),
+			Timeout:     plan.Duration(5 * time.Second),
+			CacheSize:   100,
+		},
+		Labels: []plan.Label{
+			{Name: "default", Classes: []string{"unknown"}, Actions: Actions("default", "main", "")},
+			{Name: "east", Classes: []string{"aws:east"}, Actions: Actions("east", "main", "east")},
+			{Name: "other", Classes: []string{"aws:other"}, Actions: Actions("other", "other", "")},
+		},
+		Default: LabelDefault,
+		V4: []plan.Interval{
+			{First: netip.MustParseAddr("10.0.0.0"), Last: netip.MustParseAddr("10.0.0.255"), Label: LabelEast},
+			{First: netip.MustParseAddr("10.0.1.0"), Last: netip.MustParseAddr("10.0.1.255"), Label: LabelOther},
+		},
+		V6: []plan.Interval{
+			{First: netip.MustParseAddr("2001:db8::"), Last: netip.MustParseAddr("2001:db8::ffff"), Label: LabelEast},
+		},
+		Feeds: []plan.Feed{{Name: "aws", Format: "aws", Cloud: "aws", URL: "https://example.com/aws.json", SyncToken: "1", Prefixes: 3}},
+		Nginx: plan.Nginx{Listen: []string{"127.0.0.1:8080"}, WorkerProcesses: "1", StateDir: "/var/lib/regedge/nginx"},
+		Edges: []plan.Edge{
+			{Name: "fastly", Check: true},
+			{Name: "haproxy", Check: true, ClientIP: xff, Listen: []string{"127.0.0.1:8081"}},
+			{Name: "varnish", Check: true, ClientIP: xff},
+			{Name: "worker", Check: true, ClientIP: plan.ClientIP{Header: "CF-Connecting-IP"}},
+		},
+	}
+}
+
+// Actions returns one action per request kind in request.Kinds order,
+// each to upstream by a route named "<route>-<kind>", with blobs going to
+// site when it is not "".
 func Actions(route, upstream, site string) []plan.Action {
 	var as []plan.Action
 	for _, k := range request.Kinds {

@@ -7,12 +7,16 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"text/template"
 
 	"go4.org/netipx"
 
 	"github.com/regedge/regedge/compiler/plan"
 	"github.com/regedge/regedge/compiler/request"
 )
+
+// fastlyTemplates are templates/fastly, parsed once.
+var fastlyTemplates = parseTemplates("fastly", template.FuncMap{"fastlyString": fastlyString})
 
 // Fastly's limits on a VCL service that the generated VCL must respect.
 const (
@@ -151,7 +155,7 @@ func Fastly(p *plan.Plan) ([]File, error) {
 			Origins:     origins,
 		}
 	}
-	vcl, err := execute("fastly/regedge.vcl.tmpl", d)
+	vcl, err := execute(fastlyTemplates, "regedge.vcl.tmpl", d)
 	if err != nil {
 		return nil, err
 	}

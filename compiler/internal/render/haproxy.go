@@ -6,12 +6,16 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"text/template"
 
 	"go4.org/netipx"
 
 	"github.com/regedge/regedge/compiler/plan"
 	"github.com/regedge/regedge/compiler/request"
 )
+
+// haproxyTemplates are templates/haproxy, parsed once.
+var haproxyTemplates = parseTemplates("haproxy", template.FuncMap{"quoteHAProxy": quoteHAProxy})
 
 // haproxyV4Octet and haproxyV4 accept a dotted quad exactly as Go's
 // netip.ParseAddr does. HAProxy's own string-to-address cast would also
@@ -146,12 +150,12 @@ func HAProxy(p *plan.Plan) ([]File, error) {
 		d.VerifyTLS = d.VerifyTLS || strings.HasPrefix(s.URL, "https:")
 	}
 
-	cfg, err := execute("haproxy/haproxy.cfg.tmpl", d)
+	cfg, err := execute(haproxyTemplates, "haproxy.cfg.tmpl", d)
 	if err != nil {
 		return nil, err
 	}
 	table := haproxyTable(p)
-	labels, err := execute("haproxy/labels.map.tmpl", table)
+	labels, err := execute(haproxyTemplates, "labels.map.tmpl", table)
 	if err != nil {
 		return nil, err
 	}
@@ -160,7 +164,7 @@ func HAProxy(p *plan.Plan) ([]File, error) {
 		{Path: "haproxy/labels.map", Data: labels, Entries: len(table.Entries)},
 	}
 	if c := p.Check; c != nil {
-		lua, err := execute("haproxy/regedge.lua.tmpl", haproxyLua{
+		lua, err := execute(haproxyTemplates, "regedge.lua.tmpl", haproxyLua{
 			TimeoutMs:  c.Timeout.Milliseconds(),
 			PositiveMs: c.PositiveTTL.Milliseconds(),
 			NegativeMs: c.NegativeTTL.Milliseconds(),

@@ -3,12 +3,16 @@ package render
 import (
 	"fmt"
 	"strings"
+	"text/template"
 
 	"go4.org/netipx"
 
 	"github.com/regedge/regedge/compiler/plan"
 	"github.com/regedge/regedge/compiler/request"
 )
+
+// nginxTemplates are templates/nginx, parsed once.
+var nginxTemplates = parseTemplates("nginx", template.FuncMap{"inc": inc, "quote": quote, "quoteRegex": quoteRegex})
 
 // trustedCertificate is Debian's CA bundle, used to verify https mirrors.
 const trustedCertificate = "/etc/ssl/certs/ca-certificates.crt"
@@ -100,12 +104,12 @@ func Nginx(p *plan.Plan) ([]File, error) {
 		nginxMap{Var: "$regedge_blob_mirror", labelValues: byLabel(p, func(l int) string { return mirror(l, 0) })},
 		nginxMap{Var: "$regedge_blob_mirror_suffix", labelValues: byLabel(p, func(l int) string { return mirror(l, 1) })})
 
-	conf, err := execute("nginx/nginx.conf.tmpl", d)
+	conf, err := execute(nginxTemplates, "nginx.conf.tmpl", d)
 	if err != nil {
 		return nil, err
 	}
 	table := geoTable(p)
-	geo, err := execute("nginx/geo.conf.tmpl", table)
+	geo, err := execute(nginxTemplates, "geo.conf.tmpl", table)
 	if err != nil {
 		return nil, err
 	}

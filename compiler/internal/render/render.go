@@ -24,33 +24,13 @@ type File struct {
 	Entries int
 }
 
-// targets render one target each, from the plan as that target sees it.
-var targets = []struct {
-	name   string
-	render func(*plan.Plan) ([]File, error)
-}{
-	{"nginx", Nginx},
-	{"varnish", Varnish},
-	{"fastly", Fastly},
-	{"haproxy", HAProxy},
-	{"worker", Worker},
-}
-
-// All renders the plan and every target.
-func All(p *plan.Plan) ([]File, error) {
+// Plan writes the plan itself as plan.json, which regedge diff reads.
+func Plan(p *plan.Plan) ([]File, error) {
 	planJSON, err := json.MarshalIndent(p, "", "  ")
 	if err != nil {
 		return nil, err
 	}
-	files := []File{{Path: "plan.json", Data: append(planJSON, '\n')}}
-	for _, t := range targets {
-		out, err := t.render(p.For(t.name))
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", t.name, err)
-		}
-		files = append(files, out...)
-	}
-	return files, nil
+	return []File{{Path: "plan.json", Data: append(planJSON, '\n')}}, nil
 }
 
 // grammar is the request grammar of docs/request-handling.md, which every
@@ -86,28 +66,23 @@ var requestGrammar = grammar{
 	MaxQuery:        request.MaxQuery,
 }
 
-var funcs = template.FuncMap{
-	"inc":          func(n int) int { return n + 1 },
-	"quote":        quote,
-	"quoteRegex":   quoteRegex,
-	"jsRegex":      jsRegex,
-	"fastlyString": fastlyString,
-	"quoteHAProxy": quoteHAProxy,
+// parseTemplates parses a target's templates, templates/<dir>/*.tmpl,
+// once, with the functions its files need. A missing key is an error.
+func parseTemplates(dir string, funcs template.FuncMap) *template.Template {
+	return template.Must(template.New(dir).Option("missingkey=error").Funcs(funcs).ParseFS(templates.FS, dir+"/*.tmpl"))
 }
 
-// execute renders one template with missing keys treated as errors.
-func execute(name string, data any) ([]byte, error) {
-	t, err := template.New(name[strings.LastIndex(name, "/")+1:]).
-		Option("missingkey=error").Funcs(funcs).ParseFS(templates.FS, name)
-	if err != nil {
-		return nil, err
-	}
+// execute renders the template of a target's set named after its file.
+func execute(set *template.Template, name string, data any) ([]byte, error) {
 	var buf bytes.Buffer
-	if err := t.Execute(&buf, data); err != nil {
+	if err := set.ExecuteTemplate(&buf, name, data); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil
 }
+
+// inc is n+1, for patterns that match one more than a limit.
+func inc(n int) int { return n + 1 }
 
 // quote returns s as a double-quoted config string, so that user-supplied
 // characters cannot end the directive. Validation already limits policy

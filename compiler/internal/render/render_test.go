@@ -131,30 +131,3 @@ func TestNginxRefusesUnquotableValues(t *testing.T) {
 		t.Errorf("err = %v; want a refusal", err)
 	}
 }
-
-func TestAllRendersEveryTarget(t *testing.T) {
-	p := testPlan()
-	p.Check = &plan.Check{PositiveTTL: plan.Duration(3600e9), NegativeTTL: plan.Duration(60e9), Timeout: plan.Duration(1e9), CacheSize: 10}
-	p.Edges = []plan.Edge{
-		{Name: "fastly", Check: true},
-		{Name: "haproxy", Check: true, ClientIP: p.ClientIP, Listen: []string{"80"}},
-		{Name: "varnish", Check: true, ClientIP: p.ClientIP},
-		{Name: "worker", Check: true, ClientIP: plan.ClientIP{Header: "CF-Connecting-IP"}},
-	}
-	files, err := All(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var paths []string
-	for _, f := range files {
-		paths = append(paths, f.Path)
-	}
-	want := "plan.json nginx/nginx.conf nginx/geo.conf varnish/regedge.vcl fastly/regedge.vcl " +
-		"haproxy/haproxy.cfg haproxy/labels.map haproxy/regedge.lua worker/worker.js worker/wrangler.toml worker/workerd.capnp"
-	if got := strings.Join(paths, " "); got != want {
-		t.Errorf("paths = %s\nwant    %s", got, want)
-	}
-	if !strings.Contains(string(files[0].Data), `"first": "10.0.0.1"`) {
-		t.Errorf("plan.json lacks the interval:\n%s", files[0].Data)
-	}
-}

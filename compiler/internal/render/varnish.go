@@ -7,12 +7,16 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"text/template"
 
 	"go4.org/netipx"
 
 	"github.com/regedge/regedge/compiler/plan"
 	"github.com/regedge/regedge/compiler/request"
 )
+
+// varnishTemplates are templates/varnish, parsed once.
+var varnishTemplates = parseTemplates("varnish", template.FuncMap{"inc": inc, "quote": quote, "quoteRegex": quoteRegex})
 
 // varnishTLSDir holds the sockets of the sidecars that carry Varnish's
 // existence checks to https mirrors: Varnish 7.1 has no backend TLS.
@@ -136,7 +140,7 @@ func Varnish(p *plan.Plan) ([]File, error) {
 	if err := varnishSites(p, &d); err != nil {
 		return nil, err
 	}
-	vcl, err := execute("varnish/regedge.vcl.tmpl", d)
+	vcl, err := execute(varnishTemplates, "regedge.vcl.tmpl", d)
 	if err != nil {
 		return nil, err
 	}

@@ -7,10 +7,14 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+	"text/template"
 
 	"github.com/regedge/regedge/compiler/plan"
 	"github.com/regedge/regedge/compiler/request"
 )
+
+// workerTemplates are templates/worker, parsed once.
+var workerTemplates = parseTemplates("worker", template.FuncMap{"jsRegex": jsRegex, "quote": quote})
 
 // Settings of the Worker that no policy sets.
 const (
@@ -136,11 +140,11 @@ func Worker(p *plan.Plan) ([]File, error) {
 
 	var files []File
 	for _, f := range []struct{ name, tmpl string }{
-		{"worker/worker.js", "worker/worker.js.tmpl"},
-		{"worker/wrangler.toml", "worker/wrangler.toml.tmpl"},
-		{"worker/workerd.capnp", "worker/workerd.capnp.tmpl"},
+		{"worker/worker.js", "worker.js.tmpl"},
+		{"worker/wrangler.toml", "wrangler.toml.tmpl"},
+		{"worker/workerd.capnp", "workerd.capnp.tmpl"},
 	} {
-		data, err := execute(f.tmpl, d)
+		data, err := execute(workerTemplates, f.tmpl, d)
 		if err != nil {
 			return nil, err
 		}

@@ -6630,7 +6630,7 @@ sub regedge_label {
     }
 }
 
-sub regedge_signature_upstream {
+sub regedge_blob_upstream {
     set req.http.X-Regedge-Upstream = "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images";
 }
 
@@ -6638,15 +6638,15 @@ sub regedge_manifest_upstream {
     set req.http.X-Regedge-Upstream = "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images";
 }
 
-sub regedge_tags_upstream {
-    set req.http.X-Regedge-Upstream = "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images";
-}
-
 sub regedge_referrers_upstream {
     set req.http.X-Regedge-Upstream = "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images";
 }
 
-sub regedge_blob_upstream {
+sub regedge_signature_upstream {
+    set req.http.X-Regedge-Upstream = "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images";
+}
+
+sub regedge_tags_upstream {
     set req.http.X-Regedge-Upstream = "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images";
 }
 

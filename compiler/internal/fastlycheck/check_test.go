@@ -159,7 +159,9 @@ func TestCorruptedVCLFails(t *testing.T) {
 	}, {
 		name: "wrong upstream URL",
 		corrupt: func(s string) string {
-			return strings.Replace(s, `"s3-us-east-1": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images",`,
+			// In the manifest table only.
+			before, after, _ := strings.Cut(s, "table regedge_manifest_upstream {")
+			return before + "table regedge_manifest_upstream {" + strings.Replace(after, `"s3-us-east-1": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images",`,
 				`"s3-us-east-1": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/other",`, 1)
 		},
 		want: []string{"table regedge_manifest_upstream gives label s3-us-east-1 https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/other; the plan says https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images"},

@@ -124,7 +124,7 @@ func Fastly(p *plan.Plan) ([]File, error) {
 		return nil, err
 	}
 	d.Unknown = unknown.String()
-	for _, kind := range []request.Kind{request.KindManifest, request.KindSignature, request.KindTags, request.KindReferrers, request.KindBlob} {
+	for _, kind := range request.Kinds {
 		t := fastlyTable{Name: "regedge_" + string(kind) + "_upstream"}
 		for i, l := range p.Labels {
 			u := p.Upstream(p.Action(i, kind).Upstream)

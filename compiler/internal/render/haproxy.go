@@ -136,7 +136,7 @@ func HAProxy(p *plan.Plan) ([]File, error) {
 		// no address cast accepts: the client is unknown.
 		d.ClientExpr = fmt.Sprintf(`var(txn.regedge_xff),regsub("%s","\1")`, haproxyClientRegex(p.ClientIP.TrustedHops))
 	}
-	for _, kind := range []request.Kind{request.KindSignature, request.KindManifest, request.KindTags, request.KindReferrers, request.KindBlob} {
+	for _, kind := range request.Kinds {
 		d.Upstreams = append(d.Upstreams, haproxyUpstream{Kind: kind, labelValues: upstreamBases(p, kind)})
 	}
 	for i, l := range p.Labels {

@@ -86,7 +86,7 @@ func TestHAProxyConfig(t *testing.T) {
 		// that differs.
 		"http-request set-var-fmt(txn.regedge_upstream) 'https://registry.example.com/v2/images' if { var(txn.regedge_kind) -m str signature }\n" +
 			"    http-request set-var-fmt(txn.regedge_upstream) 'https://sigs.example.com/v2/signatures' if { var(txn.regedge_kind) -m str signature } { var(txn.regedge_label) -m str 'east' }\n" +
-			"    http-request set-var-fmt(txn.regedge_upstream) 'https://registry.example.com/v2/images' if { var(txn.regedge_kind) -m str manifest }\n",
+			"    http-request set-var-fmt(txn.regedge_upstream) 'https://registry.example.com/v2/images' if { var(txn.regedge_kind) -m str tags }\n",
 		"http-request set-var-fmt(txn.regedge_mirror) 'https://east.example.com/m/b/'%[var(txn.regedge_ref)]'/data' if { var(txn.regedge_label) -m str 'east' }\n",
 		"    lua-load regedge.lua\n",
 		"    httpclient.ssl.ca-file '/etc/ssl/certs/ca-certificates.crt'\n",

@@ -88,7 +88,7 @@ func Nginx(p *plan.Plan) ([]File, error) {
 	for _, s := range p.Sites {
 		d.VerifyTLS = d.VerifyTLS || strings.HasPrefix(s.URL, "https:")
 	}
-	for _, kind := range []request.Kind{request.KindManifest, request.KindSignature, request.KindTags, request.KindReferrers, request.KindBlob} {
+	for _, kind := range request.Kinds {
 		d.Maps = append(d.Maps, nginxMap{Var: "$regedge_" + string(kind) + "_upstream", labelValues: upstreamBases(p, kind)})
 	}
 	mirror := func(l int, part int) string {

@@ -125,7 +125,7 @@ func Varnish(p *plan.Plan) ([]File, error) {
 	}
 	acls, entries := varnishACLs(p)
 	d.ACLs = acls
-	for _, kind := range []request.Kind{request.KindSignature, request.KindManifest, request.KindTags, request.KindReferrers, request.KindBlob} {
+	for _, kind := range request.Kinds {
 		d.Maps = append(d.Maps, varnishMap{
 			Sub:         "regedge_" + string(kind) + "_upstream",
 			Header:      "X-Regedge-Upstream",

@@ -54,11 +54,25 @@ acl label_west_2 {
 # prefix per request kind, and the mirror's blob URL with {digest} still in
 # it.
 
+table regedge_blob_upstream {
+    "upstream-main": "https://registry.example.com/v2/images",
+    "east": "https://registry.example.com/v2/images",
+    "west": "https://registry.example.com/v2/images",
+    "west-2": "https://registry.example.com/v2/images",
+}
+
 table regedge_manifest_upstream {
     "upstream-main": "https://registry.example.com/v2/images",
     "east": "https://registry.example.com/v2/images",
     "west": "http://127.0.0.1:5000/v2/mirror/images",
     "west-2": "http://127.0.0.1:5000/v2/mirror/images",
+}
+
+table regedge_referrers_upstream {
+    "upstream-main": "https://registry.example.com/v2/images",
+    "east": "https://registry.example.com/v2/images",
+    "west": "https://registry.example.com/v2/images",
+    "west-2": "https://registry.example.com/v2/images",
 }
 
 table regedge_signature_upstream {
@@ -69,20 +83,6 @@ table regedge_signature_upstream {
 }
 
 table regedge_tags_upstream {
-    "upstream-main": "https://registry.example.com/v2/images",
-    "east": "https://registry.example.com/v2/images",
-    "west": "https://registry.example.com/v2/images",
-    "west-2": "https://registry.example.com/v2/images",
-}
-
-table regedge_referrers_upstream {
-    "upstream-main": "https://registry.example.com/v2/images",
-    "east": "https://registry.example.com/v2/images",
-    "west": "https://registry.example.com/v2/images",
-    "west-2": "https://registry.example.com/v2/images",
-}
-
-table regedge_blob_upstream {
     "upstream-main": "https://registry.example.com/v2/images",
     "east": "https://registry.example.com/v2/images",
     "west": "https://registry.example.com/v2/images",

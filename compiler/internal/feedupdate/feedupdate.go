@@ -17,6 +17,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/regedge/regedge/compiler/internal/feeds"
+	"github.com/regedge/regedge/compiler/internal/outdir"
 )
 
 // DefaultTimeout bounds one fetch, headers and body together.
@@ -163,7 +164,7 @@ func (u *Updater) Update(ctx context.Context, f Feed) Result {
 			return r
 		}
 	}
-	if err := writeFile(f.File, dl.body); err != nil {
+	if err := outdir.ReplaceFile(f.File, dl.body); err != nil {
 		r.Err = fmt.Errorf("cannot replace the snapshot: %w", err)
 		return r
 	}

@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+
+	"github.com/regedge/regedge/compiler/internal/outdir"
 )
 
 // MetaSuffix ends the name of the sidecar file beside each snapshot that
@@ -62,7 +64,7 @@ func saveMeta(file string, v validators, data []byte) error {
 	if old, err := os.ReadFile(name); err == nil && bytes.Equal(old, out) {
 		return nil
 	}
-	if err := writeFile(name, out); err != nil {
+	if err := outdir.ReplaceFile(name, out); err != nil {
 		return fmt.Errorf("cannot save the HTTP validators: %w", err)
 	}
 	return nil

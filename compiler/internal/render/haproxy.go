@@ -179,8 +179,9 @@ func HAProxy(p *plan.Plan) ([]File, error) {
 }
 
 // haproxyListen returns the target's listen addresses. A plan built from
-// a policy always has the haproxy edge; without it, or with listen = [],
-// the frontend has no bind line and HAProxy starts listening nowhere.
+// a policy always has the haproxy edge with at least one (the policy's
+// check refuses an empty list); a hand-made plan without it gets a
+// frontend with no bind line.
 func haproxyListen(p *plan.Plan) []string {
 	for _, e := range p.Edges {
 		if e.Name == "haproxy" {

@@ -5,9 +5,11 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/regedge/regedge/compiler/internal/target"
 	"github.com/regedge/regedge/compiler/proxy"
 )
 
@@ -182,6 +184,15 @@ func TestAllowed(t *testing.T) {
 		c.Refusable = tt.refusable
 		if got := allowed(c, tt.target, want, tt.got); got != tt.ok {
 			t.Errorf("%s: allowed = %v, want %v", tt.name, got, tt.ok)
+		}
+	}
+}
+
+// TestRefusalsNameTargets: every recorded refusal is a target's.
+func TestRefusalsNameTargets(t *testing.T) {
+	for _, r := range refusals {
+		if !slices.Contains(target.Names(), r.target) {
+			t.Errorf("a refusal names %q, which is not a target", r.target)
 		}
 	}
 }

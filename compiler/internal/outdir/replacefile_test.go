@@ -1,4 +1,4 @@
-package feedupdate
+package outdir
 
 import (
 	"os"
@@ -7,24 +7,10 @@ import (
 	"testing"
 )
 
-// names lists a folder's entries.
-func names(t *testing.T, dir string) []string {
-	t.Helper()
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, e := range entries {
-		out = append(out, e.Name())
-	}
-	return out
-}
-
-func TestWriteFileCreates(t *testing.T) {
+func TestReplaceFileCreates(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "feeds", "aws.json")
-	if err := writeFile(file, []byte("new")); err != nil {
+	if err := ReplaceFile(file, []byte("new")); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := os.ReadFile(file)
@@ -37,12 +23,12 @@ func TestWriteFileCreates(t *testing.T) {
 	}
 }
 
-func TestWriteFileReplacesKeepingMode(t *testing.T) {
+func TestReplaceFileReplacesKeepingMode(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "aws.json")
 	if err := os.WriteFile(file, []byte("old"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := writeFile(file, []byte("new")); err != nil {
+	if err := ReplaceFile(file, []byte("new")); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := os.ReadFile(file)
@@ -52,14 +38,14 @@ func TestWriteFileReplacesKeepingMode(t *testing.T) {
 	}
 }
 
-func TestWriteFileFailureKeepsOld(t *testing.T) {
+func TestReplaceFileFailureKeepsOld(t *testing.T) {
 	// A folder cannot be renamed over, even by root.
 	dir := t.TempDir()
 	file := filepath.Join(dir, "aws.json")
 	if err := os.MkdirAll(filepath.Join(file, "inside"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := writeFile(file, []byte("new")); err == nil {
+	if err := ReplaceFile(file, []byte("new")); err == nil {
 		t.Fatal("replacing a folder succeeded")
 	}
 	if got := names(t, dir); !slices.Equal(got, []string{"aws.json"}) {
@@ -74,7 +60,7 @@ func TestWriteFileFailureKeepsOld(t *testing.T) {
 	if err := os.WriteFile(blocker, []byte("x"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := writeFile(filepath.Join(blocker, "aws.json"), []byte("new")); err == nil {
+	if err := ReplaceFile(filepath.Join(blocker, "aws.json"), []byte("new")); err == nil {
 		t.Fatal("writing under a file succeeded")
 	}
 }

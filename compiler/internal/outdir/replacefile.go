@@ -1,4 +1,4 @@
-package feedupdate
+package outdir
 
 import (
 	"io/fs"
@@ -6,11 +6,12 @@ import (
 	"path/filepath"
 )
 
-// writeFile replaces file with data in one step: it writes a temporary
+// ReplaceFile replaces file with data in one step: it writes a temporary
 // file in the same folder, syncs it to disk and renames it over file. Until
 // the rename, file is untouched; on any failure the temporary file is
 // removed. A new file gets mode 0644, a replaced one keeps its mode.
-func writeFile(file string, data []byte) (err error) {
+// feeds update replaces its snapshots with it.
+func ReplaceFile(file string, data []byte) (err error) {
 	mode := fs.FileMode(0o644)
 	if info, err := os.Stat(file); err == nil {
 		mode = info.Mode().Perm()
@@ -35,26 +36,13 @@ func writeFile(file string, data []byte) (err error) {
 	if err := tmp.Chmod(mode); err != nil {
 		return err
 	}
-	if err := tmp.Sync(); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
+	if err := syncClose(tmp, nil); err != nil {
 		return err
 	}
 	if err := os.Rename(tmp.Name(), file); err != nil {
 		return err
 	}
+	// The file is in place; not every system can sync a folder.
 	syncDir(dir)
 	return nil
-}
-
-// syncDir makes a rename in dir durable. It is best effort: the file is
-// already in place, and not every system can sync a folder.
-func syncDir(dir string) {
-	d, err := os.Open(dir)
-	if err != nil {
-		return
-	}
-	d.Sync()
-	d.Close()
 }

@@ -126,7 +126,10 @@ type Feed struct {
 	URL       string `json:"url"`
 	SyncToken string `json:"sync_token"`
 	Created   string `json:"created"`
-	Prefixes  int    `json:"prefixes"`
+	// CreatedUnix is Created in Unix seconds, 0 when the format publishes
+	// no creation time: what a stale feed can be alerted on.
+	CreatedUnix int64 `json:"created_unix,omitempty"`
+	Prefixes    int   `json:"prefixes"`
 }
 
 // Nginx holds settings only the nginx target uses.

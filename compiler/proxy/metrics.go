@@ -16,6 +16,7 @@ import (
 
 	"github.com/regedge/regedge/compiler/internal/answer"
 	"github.com/regedge/regedge/compiler/internal/exists"
+	"github.com/regedge/regedge/compiler/internal/version"
 	"github.com/regedge/regedge/compiler/plan"
 	"github.com/regedge/regedge/compiler/request"
 )
@@ -30,7 +31,11 @@ type Metrics struct {
 	checkTime *prometheus.HistogramVec
 	planInfo  *prometheus.GaugeVec
 	feedInfo  *prometheus.GaugeVec
+	feedTime  *prometheus.GaugeVec
 	reloads   *prometheus.CounterVec
+	reloaded  prometheus.Gauge
+	// durations holds regedge_request_duration_seconds's series by rule.
+	durations [request.RuleNotFound + 1]prometheus.Observer
 	// checker is the existence checker in use, whose cache size is
 	// exported.
 	checker atomic.Pointer[exists.Checker]
@@ -46,8 +51,8 @@ func NewMetrics() *Metrics {
 		registry: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "regedge_requests_total",
-			Help: "Requests answered, by rule of docs/request-handling.md, policy route and outcome.",
-		}, []string{"rule", "route", "outcome"}),
+			Help: "Requests answered, by rule of docs/request-handling.md, policy route, outcome (site, upstream, fallback, or none when no route decided) and HTTP status.",
+		}, []string{"rule", "route", "outcome", "status"}),
 		redirects: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "regedge_redirects_total",
 			Help: "Redirects, by target: a site's name, or upstream:NAME.",
@@ -69,11 +74,33 @@ func NewMetrics() *Metrics {
 			Name: "regedge_feed_info",
 			Help: "The feeds of the plan in use: 1 per feed with its syncToken and creation time.",
 		}, []string{"feed", "sync_token", "created"}),
+		feedTime: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "regedge_feed_created_timestamp_seconds",
+			Help: "When each feed of the plan in use says it was created, in Unix seconds; absent for a feed that publishes no time.",
+		}, []string{"feed"}),
 		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "regedge_reloads_total",
 			Help: "Policy reloads, by result (success or failure).",
 		}, []string{"result"}),
+		reloaded: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "regedge_last_reload_success_timestamp_seconds",
+			Help: "When the plan in use was loaded, at start or by a reload, in Unix seconds.",
+		}),
 	}
+	duration := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "regedge_request_duration_seconds",
+		Help:    "Time to decide an answer, existence check included, by rule of docs/request-handling.md.",
+		Buckets: prometheus.ExponentialBuckets(0.00001, 4, 12),
+	}, []string{"rule"})
+	for rule, name := range ruleNames {
+		m.durations[rule] = duration.WithLabelValues(name)
+	}
+	v := version.Get()
+	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "regedge_build_info",
+		Help: "1, with the version of regedge, the source revision it was built from and the Go version.",
+	}, []string{"version", "revision", "goversion"})
+	buildInfo.WithLabelValues(v.Version, v.Revision, v.Go).Set(1)
 	cacheEntries := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "regedge_existence_cache_entries",
 		Help: "Answers the existence cache holds; at most the policy's cache_size.",
@@ -83,7 +110,8 @@ func NewMetrics() *Metrics {
 		}
 		return 0
 	})
-	m.registry.MustRegister(m.requests, m.redirects, m.checks, m.checkTime, m.planInfo, m.feedInfo, m.reloads, cacheEntries,
+	m.registry.MustRegister(m.requests, m.redirects, m.checks, m.checkTime, m.planInfo, m.feedInfo, m.feedTime, m.reloads, m.reloaded,
+		duration, buildInfo, cacheEntries,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -105,6 +133,9 @@ func (m *Metrics) Reloaded(ok bool) {
 	m.reloads.WithLabelValues(result).Inc()
 }
 
+// ruleNames are the values of the rule label, one per rule of
+// docs/request-handling.md; the README lists them with their numbers.
+
 var ruleNames = map[request.Rule]string{
 	request.RuleMethod: "method", request.RuleUnsafePath: "unsafe_path", request.RuleInfo: "info",
 	request.RulePrivacy: "privacy", request.RuleVersion: "version", request.RuleSignature: "signature",
@@ -117,15 +148,17 @@ type requestKey struct {
 	rule    request.Rule
 	route   string
 	outcome string
+	status  int
 }
 
-func (m *Metrics) observeRequest(p *plan.Plan, req request.Request, label int, res answer.Response) {
+func (m *Metrics) observeRequest(p *plan.Plan, req request.Request, label int, res answer.Response, took time.Duration) {
 	if m == nil {
 		return
 	}
-	key := requestKey{rule: req.Rule, route: res.Route}
+	m.durations[req.Rule].Observe(took.Seconds())
+	key := requestKey{rule: req.Rule, route: res.Route, status: res.Status}
 	if res.Route == "" {
-		key.outcome = statusText(res.Status)
+		key.outcome = "none"
 	} else {
 		a := p.Action(label, req.Kind)
 		target := "upstream:" + a.Upstream
@@ -141,7 +174,7 @@ func (m *Metrics) observeRequest(p *plan.Plan, req request.Request, label int, r
 		cached(&m.redirectSeries, target, func() prometheus.Counter { return m.redirects.WithLabelValues(target) }).Inc()
 	}
 	cached(&m.requestSeries, key, func() prometheus.Counter {
-		return m.requests.WithLabelValues(ruleNames[key.rule], key.route, key.outcome)
+		return m.requests.WithLabelValues(ruleNames[key.rule], key.route, key.outcome, statusText(key.status))
 	}).Inc()
 }
 
@@ -155,7 +188,7 @@ func cached[K comparable](series *sync.Map, key K, make func() prometheus.Counte
 	return c.(prometheus.Counter)
 }
 
-// statusText is the outcome label of an answer that no route decided.
+// statusText is the status label of an answer.
 func statusText(status int) string {
 	switch status {
 	case 200:
@@ -197,7 +230,12 @@ func (m *Metrics) setPlan(p *plan.Plan, checker *exists.Checker) {
 	m.planInfo.Reset()
 	m.planInfo.WithLabelValues(p.Deployment, hex.EncodeToString(sum[:]), p.PolicySHA256).Set(1)
 	m.feedInfo.Reset()
+	m.feedTime.Reset()
 	for _, f := range p.Feeds {
 		m.feedInfo.WithLabelValues(f.Name, f.SyncToken, f.Created).Set(1)
+		if f.CreatedUnix != 0 {
+			m.feedTime.WithLabelValues(f.Name).Set(float64(f.CreatedUnix))
+		}
 	}
+	m.reloaded.SetToCurrentTime()
 }

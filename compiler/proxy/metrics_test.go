@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/regedge/regedge/compiler/plan"
 )
@@ -83,18 +85,33 @@ func TestMetrics(t *testing.T) {
 
 	text = scrape(t, metrics)
 	checkSeries(t, text, "regedge_requests_total",
-		`regedge_requests_total{outcome="200",route="",rule="version"} 1`,
-		`regedge_requests_total{outcome="200",route="",rule="health"} 1`,
-		`regedge_requests_total{outcome="404",route="",rule="not_found"} 1`,
-		`regedge_requests_total{outcome="405",route="",rule="method"} 1`,
-		`regedge_requests_total{outcome="404",route="",rule="unsafe_path"} 1`,
-		`regedge_requests_total{outcome="307",route="",rule="info"} 1`,
-		`regedge_requests_total{outcome="site",route="east-blob",rule="blob"} 2`,
-		`regedge_requests_total{outcome="fallback",route="east-blob",rule="blob"} 1`,
-		`regedge_requests_total{outcome="upstream",route="other-manifest",rule="manifest"} 1`,
-		`regedge_requests_total{outcome="upstream",route="default-blob",rule="blob"} 1`,
-		`regedge_requests_total{outcome="upstream",route="east-signature",rule="signature"} 1`,
-		`regedge_requests_total{outcome="upstream",route="east-tags",rule="tags"} 1`,
+		`regedge_requests_total{outcome="none",route="",rule="version",status="200"} 1`,
+		`regedge_requests_total{outcome="none",route="",rule="health",status="200"} 1`,
+		`regedge_requests_total{outcome="none",route="",rule="not_found",status="404"} 1`,
+		`regedge_requests_total{outcome="none",route="",rule="method",status="405"} 1`,
+		`regedge_requests_total{outcome="none",route="",rule="unsafe_path",status="404"} 1`,
+		`regedge_requests_total{outcome="none",route="",rule="info",status="307"} 1`,
+		`regedge_requests_total{outcome="site",route="east-blob",rule="blob",status="307"} 2`,
+		`regedge_requests_total{outcome="fallback",route="east-blob",rule="blob",status="307"} 1`,
+		`regedge_requests_total{outcome="upstream",route="other-manifest",rule="manifest",status="307"} 1`,
+		`regedge_requests_total{outcome="upstream",route="default-blob",rule="blob",status="307"} 1`,
+		`regedge_requests_total{outcome="upstream",route="east-signature",rule="signature",status="307"} 1`,
+		`regedge_requests_total{outcome="upstream",route="east-tags",rule="tags",status="307"} 1`,
+	)
+	// Every request is timed, by rule.
+	checkSeries(t, text, "regedge_request_duration_seconds_count",
+		`regedge_request_duration_seconds_count{rule="blob"} 4`,
+		`regedge_request_duration_seconds_count{rule="health"} 1`,
+		`regedge_request_duration_seconds_count{rule="info"} 1`,
+		`regedge_request_duration_seconds_count{rule="manifest"} 1`,
+		`regedge_request_duration_seconds_count{rule="method"} 1`,
+		`regedge_request_duration_seconds_count{rule="not_found"} 1`,
+		`regedge_request_duration_seconds_count{rule="privacy"} 0`,
+		`regedge_request_duration_seconds_count{rule="referrers"} 0`,
+		`regedge_request_duration_seconds_count{rule="signature"} 1`,
+		`regedge_request_duration_seconds_count{rule="tags"} 1`,
+		`regedge_request_duration_seconds_count{rule="unsafe_path"} 1`,
+		`regedge_request_duration_seconds_count{rule="version"} 1`,
 	)
 	checkSeries(t, text, "regedge_redirects_total",
 		`regedge_redirects_total{target="east"} 2`,
@@ -119,14 +136,22 @@ func TestMetrics(t *testing.T) {
 	)
 
 	// A Swap replaces the plan and feed info; counters carry on.
+	before := time.Now().Unix()
 	q := testPlan(mir.URL)
 	q.Deployment = "next"
 	q.Feeds = q.Feeds[:1]
 	q.Feeds[0].SyncToken = "1800000000"
+	q.Feeds[0].CreatedUnix = 1700000000
 	h.Swap(q)
 	text = scrape(t, metrics)
 	checkSeries(t, text, "regedge_plan_info", `regedge_plan_info{deployment="next",plan_sha256="`+planSHA(t, q)+`",policy_sha256=""} 1`)
 	checkSeries(t, text, "regedge_feed_info", `regedge_feed_info{created="2023-11-14-22-13-20",feed="aws",sync_token="1800000000"} 1`)
+	checkSeries(t, text, "regedge_feed_created_timestamp_seconds", `regedge_feed_created_timestamp_seconds{feed="aws"} 1.7e+09`)
+	if got := series(text, "regedge_last_reload_success_timestamp_seconds"); len(got) != 1 {
+		t.Errorf("regedge_last_reload_success_timestamp_seconds: %q", got)
+	} else if v, _ := strconv.ParseFloat(strings.Fields(got[0])[1], 64); v < float64(before) {
+		t.Errorf("the last reload was at %v, before the Swap at %d", v, before)
+	}
 	if got := series(text, "regedge_redirects_total"); len(got) != 3 {
 		t.Errorf("redirects after Swap: %q, want the 3 series kept", got)
 	}
@@ -145,7 +170,15 @@ func TestMetricsErrorCheck(t *testing.T) {
 	checkSeries(t, text, "regedge_existence_checks_total",
 		`regedge_existence_checks_total{cached="false",result="error",site="east"} 2`)
 	checkSeries(t, text, "regedge_requests_total",
-		`regedge_requests_total{outcome="fallback",route="east-blob",rule="blob"} 2`)
+		`regedge_requests_total{outcome="fallback",route="east-blob",rule="blob",status="307"} 2`)
+}
+
+func TestBuildInfo(t *testing.T) {
+	text := scrape(t, NewMetrics())
+	got := series(text, "regedge_build_info")
+	if len(got) != 1 || !strings.Contains(got[0], `goversion="go`) || !strings.Contains(got[0], `version="`) || !strings.HasSuffix(got[0], " 1") {
+		t.Errorf("regedge_build_info = %q", got)
+	}
 }
 
 func TestNilMetrics(t *testing.T) {

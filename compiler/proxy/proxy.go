@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"sync/atomic"
+	"time"
 
 	"github.com/regedge/regedge/compiler/internal/answer"
 	"github.com/regedge/regedge/compiler/internal/exists"
@@ -73,6 +74,7 @@ func (h *Handler) Plan() *plan.Plan { return h.state.Load().plan }
 // decide answers in by the plan in use, records it in the metrics and logs
 // it at debug level. ctx bounds the existence check.
 func (h *Handler) decide(ctx context.Context, in incoming) answer.Response {
+	start := time.Now()
 	s := h.state.Load()
 	target := in.target()
 	req := request.Parse(in.method(), target)
@@ -81,7 +83,7 @@ func (h *Handler) decide(ctx context.Context, in incoming) answer.Response {
 	res := answer.For(s.plan, req, label, func(site, url string) bool {
 		return s.checker.Exists(ctx, site, url).Present
 	})
-	h.metrics.observeRequest(s.plan, req, label, res)
+	h.metrics.observeRequest(s.plan, req, label, res, time.Since(start))
 	// Building the line's arguments costs more than the decision itself.
 	if h.log.Enabled(ctx, slog.LevelDebug) {
 		h.log.Debug("decision", "method", in.method(), "target", target, "client", client,

@@ -2,27 +2,27 @@ package cli
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 
+	"github.com/regedge/regedge/compiler/internal/diag"
 	"github.com/regedge/regedge/compiler/internal/outdir"
 	"github.com/regedge/regedge/compiler/internal/render"
 	"github.com/regedge/regedge/compiler/internal/report"
 )
 
 func runBuild(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("build", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("build", stderr)
 	var pf policyFlags
 	pf.register(fs)
 	out := fs.String("out", "out", "output `DIR`, replaced as a whole")
 	force := fs.Bool("force", false, "replace DIR even if it is not empty and regedge build did not write it")
-	if fs.Parse(args) != nil || fs.NArg() != 0 {
-		return 2
+	if status, ok := parseFlags(fs, args, 0, stdout); !ok {
+		return status
 	}
-	r := pf.render(stderr)
-	if r == nil {
+	r, ok := pf.render()
+	diag.Write(stderr, r.sources, r.diags)
+	if !ok {
 		return 1
 	}
 	files := append(r.files, render.File{Path: "REPORT.md", Data: report.Write(r.plans, r.files, r.diags)})
@@ -38,5 +38,6 @@ func runBuild(args []string, stdout, stderr io.Writer) int {
 		}
 		return 1
 	}
+	fmt.Fprintf(stdout, "regedge build: wrote %s from %s\n", *out, r.summary(pf.path()))
 	return 0
 }

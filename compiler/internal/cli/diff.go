@@ -3,7 +3,6 @@ package cli
 import (
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -16,35 +15,65 @@ import (
 	"github.com/regedge/regedge/compiler/plan"
 )
 
-const diffUsage = "usage: regedge diff -old PATH -new PATH [-deployment NAME]"
-
-// runDiff prints, as Markdown, what changes for clients from one plan to
-// another. It reports; it does not judge, so changes still exit 0.
+// runDiff prints, as Markdown or JSON, what changes for clients from one
+// plan to another. With -exit-code its status says whether routing
+// changed, as terraform plan -detailed-exitcode does: 0 no change, 2
+// changes, 1 any error, a usage error included.
 func runDiff(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("diff", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("diff", stderr)
 	oldPath := fs.String("old", "", "`PATH` before: a plan.json, a folder build wrote, or a policy .hcl file")
 	newPath := fs.String("new", "", "`PATH` after, as for -old")
 	deployment := fs.String("deployment", "", "deployment `NAME`, for policies and folders with deployments")
-	if fs.Parse(args) != nil || fs.NArg() != 0 || *oldPath == "" || *newPath == "" {
-		fmt.Fprintln(stderr, diffUsage)
-		return 2
+	asJSON := fs.Bool("json", false, "print the changes as one JSON object")
+	exitCode := fs.Bool("exit-code", false, "exit 0 when routing does not change, 2 when it does, 1 on errors")
+	failed := func(status int) int {
+		if status != 0 && wantsExitCode(args) {
+			return 1
+		}
+		return status
+	}
+	if status, ok := parseFlags(fs, args, 0, stdout); !ok {
+		return failed(status)
+	}
+	if *oldPath == "" || *newPath == "" {
+		fmt.Fprintln(stderr, "regedge diff: name both plans with -old and -new")
+		return failed(2)
 	}
 	before, status := loadPlan(*oldPath, *deployment, stderr)
 	if before == nil {
-		return status
+		return failed(status)
 	}
 	after, status := loadPlan(*newPath, *deployment, stderr)
 	if after == nil {
-		return status
+		return failed(status)
 	}
-	md, err := plandiff.Markdown(before, after)
+	d, err := plandiff.Compare(before, after)
 	if err != nil {
 		fmt.Fprintf(stderr, "regedge: %v\n", err)
 		return 1
 	}
-	io.WriteString(stdout, md)
+	if *asJSON {
+		out, _ := json.MarshalIndent(d.Report(), "", "  ")
+		fmt.Fprintf(stdout, "%s\n", out)
+	} else {
+		io.WriteString(stdout, d.Markdown())
+	}
+	if *exitCode && d.RoutingChanged() {
+		return 2
+	}
 	return 0
+}
+
+// wantsExitCode reports whether the arguments ask for -exit-code, for a
+// usage error found before the flags could be read.
+func wantsExitCode(args []string) bool {
+	for _, a := range args {
+		switch strings.TrimLeft(a, "-") {
+		case "exit-code", "exit-code=true", "exit-code=1":
+			return true
+		}
+	}
+	return false
 }
 
 // usageError is a problem with the command line rather than the files.

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"net/netip"
@@ -29,16 +28,14 @@ type explanation struct {
 }
 
 func runExplain(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("explain", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("explain", stderr)
 	var pf policyFlags
 	pf.register(fs)
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	method := fs.String("method", "GET", "request `METHOD`, case-sensitive as in HTTP")
 	deployment := fs.String("deployment", "", "deployment `NAME`, for policies with deployments")
-	if fs.Parse(args) != nil || fs.NArg() != 2 {
-		fmt.Fprintln(stderr, "usage: regedge explain [flags] CLIENT_IP PATH")
-		return 2
+	if status, ok := parseFlags(fs, args, 2, stdout); !ok {
+		return status
 	}
 	p, status := pf.plan(stderr, *deployment)
 	if p == nil {

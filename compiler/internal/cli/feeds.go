@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -16,34 +17,35 @@ import (
 	"github.com/regedge/regedge/policy"
 )
 
-const feedsUsage = "usage: regedge feeds update [-policy FILE] [-override FILE] [-timeout D] [-max-shrink F]"
-
 // runFeeds runs a feeds subcommand; update is the only one.
 func runFeeds(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] != "update" {
-		if len(args) > 0 {
-			fmt.Fprintf(stderr, "regedge feeds: unknown subcommand %q\n", args[0])
-		}
-		fmt.Fprintln(stderr, feedsUsage)
-		return 2
+	if len(args) > 0 && args[0] == "update" {
+		return runFeedsUpdate(args[1:], stdout, stderr)
 	}
-	return runFeedsUpdate(args[1:], stdout, stderr)
+	if len(args) > 0 && strings.HasPrefix(args[0], "-") {
+		// Flags without the subcommand, -h among them.
+		return runFeedsUpdate(args, stdout, stderr)
+	}
+	if len(args) > 0 {
+		fmt.Fprintf(stderr, "regedge feeds: unknown subcommand %q.%s\n", args[0], config.DidYouMean(args[0], []string{"update"}))
+	}
+	c, _ := lookup("feeds")
+	fmt.Fprintf(stderr, "Usage: regedge feeds %s\n", c.usage)
+	return 2
 }
 
 // runFeedsUpdate refreshes the policy's feed snapshots from their URLs,
 // printing one line per feed, and fails if any feed kept its snapshot
 // because the update went wrong.
 func runFeedsUpdate(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("feeds update", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("feeds update", stderr)
 	var pf policyFlags
 	fs.StringVar(&pf.policy, "policy", "", "policy `FILE` on disk, whose feed snapshots are replaced")
 	fs.StringVar(&pf.override, "override", "", "`FILE` whose blocks replace attributes of the policy's blocks")
 	timeout := fs.Duration("timeout", feedupdate.DefaultTimeout, "the longest one fetch may take, body included")
 	maxShrink := fs.Float64("max-shrink", config.DefaultMaxShrink, "the largest `FRACTION` of its prefixes any feed may lose")
-	if fs.Parse(args) != nil || fs.NArg() != 0 {
-		fmt.Fprintln(stderr, feedsUsage)
-		return 2
+	if status, ok := parseFlags(fs, args, 0, stdout); !ok {
+		return status
 	}
 	if pf.policy == "" {
 		fmt.Fprintf(stderr, "regedge: feeds update needs -policy FILE: the embedded default policy is read-only; name the policy on disk, such as policy/%s\n", policy.Default)
@@ -78,7 +80,12 @@ func runFeedsUpdate(args []string, stdout, stderr io.Writer) int {
 	u := &feedupdate.Updater{Timeout: *timeout}
 	status := 0
 	for _, r := range u.UpdateAll(ctx, list) {
-		fmt.Fprintln(stdout, r)
+		// A feed kept because its update failed is an error, on stderr.
+		out := stdout
+		if r.Outcome == feedupdate.Kept {
+			out = stderr
+		}
+		fmt.Fprintln(out, r)
 		if r.Diags != nil {
 			diag.Write(stderr, map[string]*hcl.File{r.Feed.URL: {Bytes: r.Source}}, r.Diags)
 		}

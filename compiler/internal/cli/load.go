@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 	"github.com/regedge/regedge/compiler/internal/config"
 	"github.com/regedge/regedge/compiler/internal/diag"
 	"github.com/regedge/regedge/compiler/internal/render"
+	"github.com/regedge/regedge/compiler/internal/report"
 	"github.com/regedge/regedge/compiler/internal/target"
 	"github.com/regedge/regedge/compiler/plan"
 	"github.com/regedge/regedge/policy"
@@ -55,50 +57,57 @@ func (p *policyFlags) path() string {
 // plans loads the policy and its feeds and builds one plan per deployment.
 // It prints every diagnostic to stderr and returns nil plans on errors.
 func (p *policyFlags) plans(stderr io.Writer) ([]*plan.Plan, hcl.Diagnostics) {
-	plans, diags, _ := p.load(stderr)
-	return plans, diags
-}
-
-// load is plans that also returns the files it read from disk: the
-// policy, the override and the feeds, sorted.
-func (p *policyFlags) load(stderr io.Writer) ([]*plan.Plan, hcl.Diagnostics, []string) {
-	loader := config.NewLoader(reader{})
-	plans, diags := compile.Plans(loader, p.path(), p.override)
-	diag.Write(stderr, loader.Files(), diags)
-	var read []string
-	for name := range loader.Files() {
-		if !strings.HasPrefix(name, embeddedPrefix) {
-			read = append(read, name)
-		}
-	}
-	slices.Sort(read)
-	return plans, diags, read
+	r := p.load()
+	diag.Write(stderr, r.sources, r.diags)
+	return r.plans, r.diags
 }
 
 // rendered is a policy built as build builds it: its plans, every
-// target's files, the diagnostics, and the files read from disk.
+// target's files, the diagnostics, the files read from disk, and the
+// sources diagnostics quote.
 type rendered struct {
-	plans  []*plan.Plan
-	files  []render.File
-	diags  hcl.Diagnostics
-	inputs []string
+	plans   []*plan.Plan
+	files   []render.File
+	diags   hcl.Diagnostics
+	inputs  []string
+	sources map[string]*hcl.File
+}
+
+// load loads the policy and its feeds and builds one plan per deployment,
+// printing nothing; its plans are nil on errors.
+func (p *policyFlags) load() *rendered {
+	loader := config.NewLoader(reader{})
+	plans, diags := compile.Plans(loader, p.path(), p.override)
+	r := &rendered{plans: plans, diags: diags, sources: loader.Files()}
+	for name := range r.sources {
+		if !strings.HasPrefix(name, embeddedPrefix) {
+			r.inputs = append(r.inputs, name)
+		}
+	}
+	slices.Sort(r.inputs)
+	return r
 }
 
 // render loads the policy, builds its plans and renders every target of
-// each in memory, a named deployment's files under its name. It prints
-// every diagnostic and any rendering error, and returns nil on errors.
-// build writes the files; check only needs to know it could.
-func (p *policyFlags) render(stderr io.Writer) *rendered {
-	plans, diags, inputs := p.load(stderr)
-	if plans == nil {
-		return nil
+// each in memory, a named deployment's files under its name. A target
+// that cannot be rendered is an error among the diagnostics. It reports
+// whether there were no errors. build writes the files; check only needs
+// to know it could.
+func (p *policyFlags) render() (*rendered, bool) {
+	r := p.load()
+	if r.plans == nil {
+		return r, false
 	}
-	r := &rendered{plans: plans, diags: diags, inputs: inputs}
-	for _, pl := range plans {
+	for _, pl := range r.plans {
 		files, err := target.Render(pl)
 		if err != nil {
-			fmt.Fprintf(stderr, "regedge: rendering: %v\n", err)
-			return nil
+			summary, detail := "Cannot render a target", err.Error()
+			if re, ok := errors.AsType[*target.RenderError](err); ok {
+				summary, detail = "Cannot render the "+re.Target+" target", re.Err.Error()
+			}
+			// The renderer's error reads as a sentence once capitalised.
+			r.diags = append(r.diags, diag.Errorf(summary, strings.ToUpper(detail[:1])+detail[1:]+"."))
+			return r, false
 		}
 		for _, f := range files {
 			// Each named deployment gets its own folder.
@@ -106,7 +115,7 @@ func (p *policyFlags) render(stderr io.Writer) *rendered {
 			r.files = append(r.files, f)
 		}
 	}
-	return r
+	return r, true
 }
 
 // chooseDeployment returns the policy's plan of the named deployment. A
@@ -138,4 +147,39 @@ func (p *policyFlags) plan(stderr io.Writer, deployment string) (*plan.Plan, int
 		return nil, 2
 	}
 	return pl, 0
+}
+
+// summary is the one line check and build print on success, as nginx -t
+// does: the policy, its feeds with their prefix counts, the labels, and
+// what was rendered.
+func (r *rendered) summary(policyPath string) string {
+	var feeds []string
+	for _, f := range r.plans[0].Feeds {
+		feeds = append(feeds, fmt.Sprintf("%s (%s)", f.Name, report.Plural(f.Prefixes, "prefix", "prefixes")))
+	}
+	labels := report.Plural(len(r.plans[0].Labels), "label", "labels")
+	if len(r.plans) > 1 {
+		var deps []string
+		for _, p := range r.plans {
+			deps = append(deps, fmt.Sprintf("%s (%s)", p.Deployment, report.Plural(len(p.Labels), "label", "labels")))
+		}
+		labels = "deployments " + strings.Join(deps, ", ")
+	}
+	s := fmt.Sprintf("policy %s: feeds %s; %s; %s for %s", strings.TrimPrefix(policyPath, embeddedPrefix),
+		strings.Join(feeds, ", "), labels, report.Plural(len(r.files), "file", "files"), report.Plural(renderedTargets(), "target", "targets"))
+	if n := countWarnings(r.diags); n > 0 {
+		s += "; " + report.Plural(n, "warning", "warnings")
+	}
+	return s
+}
+
+// renderedTargets counts the targets that write files.
+func renderedTargets() int {
+	n := 0
+	for _, t := range target.All {
+		if t.Render != nil {
+			n++
+		}
+	}
+	return n
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -44,20 +43,19 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	defer signal.Stop(reloads)
 	defer signal.Stop(stops)
 
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("serve", stderr)
 	var pf policyFlags
 	pf.register(fs)
 	deployment := fs.String("deployment", "", "deployment `NAME`, for policies with deployments")
 	listen := fs.String("listen", ":8080", "`ADDR` to serve registry requests on")
 	metricsAddr := fs.String("metrics", "", "`ADDR` to serve Prometheus metrics on; empty for none")
 	level := fs.String("log-level", "info", "log `LEVEL`: debug logs every decision")
-	if fs.Parse(args) != nil || fs.NArg() != 0 {
-		return 2
+	if status, ok := parseFlags(fs, args, 0, stdout); !ok {
+		return status
 	}
 	var logLevel slog.Level
 	if err := logLevel.UnmarshalText([]byte(*level)); err != nil {
-		fmt.Fprintf(stderr, "regedge: %v\n", err)
+		fmt.Fprintf(stderr, "regedge serve: -log-level %q is not a level; want debug, info, warn or error\n", *level)
 		return 2
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: logLevel}))
@@ -91,13 +89,23 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		m := &http.Server{Handler: metrics.Handler(), ReadHeaderTimeout: metricsReadTimeout}
 		servers = append(servers, server{name: "metrics", addr: *metricsAddr, serve: m.Serve, shutdown: m.Shutdown})
 	}
-	errc := make(chan error, len(servers))
-	for _, s := range servers {
+	// Every address is taken before any is served, so a taken metrics
+	// port stops serve before it says it is listening.
+	listeners := make([]net.Listener, len(servers))
+	for i, s := range servers {
 		ln, err := net.Listen("tcp", s.addr)
 		if err != nil {
+			for _, l := range listeners[:i] {
+				l.Close()
+			}
 			log.Error("cannot listen", "server", s.name, "err", err)
 			return 1
 		}
+		listeners[i] = ln
+	}
+	errc := make(chan error, len(servers))
+	for i, s := range servers {
+		ln := listeners[i]
 		log.Info("listening", "addr", ln.Addr().String(), "metrics", s.name == "metrics")
 		go func() { errc <- s.serve(ln) }()
 	}

@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -22,8 +21,7 @@ import (
 const defaultBlob = "sha256:0000000000000000000000000000000000000000000000000000000000000000"
 
 func runVerify(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("verify", stderr)
 	var pf policyFlags
 	pf.register(fs)
 	deployment := fs.String("deployment", "", "deployment `NAME`, for policies with deployments")
@@ -33,8 +31,11 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 	sample := fs.Int("sample", 0, "probe only `N` addresses (at least one per label); 0 probes all")
 	concurrency := fs.Int("concurrency", 8, "requests in flight")
 	asJSON := fs.Bool("json", false, "print the report as one JSON object")
-	if fs.Parse(args) != nil || fs.NArg() != 0 || *endpoint == "" {
-		fmt.Fprintln(stderr, "usage: regedge verify [-policy FILE] [-override FILE] [-deployment NAME] [-target NAME] -endpoint URL [-blob DIGEST] [-sample N] [-concurrency N] [-json]")
+	if status, ok := parseFlags(fs, args, 0, stdout); !ok {
+		return status
+	}
+	if *endpoint == "" {
+		fmt.Fprintln(stderr, "regedge verify: name the target with -endpoint URL, such as http://127.0.0.1:8080")
 		return 2
 	}
 	base, problems := checkVerifyFlags(*targetName, *endpoint, *blob, *sample, *concurrency)

@@ -409,8 +409,12 @@ func (b *builder) assemble(snaps []*feeds.Snapshot) *plan.Plan {
 				n++
 			}
 		}
-		out.Feeds = append(out.Feeds, plan.Feed{Name: f.Name, Format: f.Format, Cloud: f.Cloud, URL: f.URL,
-			SyncToken: snaps[i].SyncToken, Created: snaps[i].Created, Prefixes: n})
+		feed := plan.Feed{Name: f.Name, Format: f.Format, Cloud: f.Cloud, URL: f.URL,
+			SyncToken: snaps[i].SyncToken, Created: snaps[i].Created, Prefixes: n}
+		if t, ok := feeds.CreatedTime(f.Format, snaps[i].Created); ok {
+			feed.CreatedUnix = t.Unix()
+		}
+		out.Feeds = append(out.Feeds, feed)
 	}
 	return out
 }

@@ -617,7 +617,10 @@ func (d *decoder) resolve() {
 	}
 	clouds = append(clouds, unknownCloud)
 	for _, rt := range d.routeTargets {
-		if t, ok := d.reference(rt.to, "upstream", "site", "mirror"); ok {
+		if isNull(rt.to) {
+			// gohcl gives a missing expression attribute as a null one.
+			d.errorf(rt.to.Range(), "Missing required argument", "The argument \"to\" is required, but no definition was found: give the route upstream.NAME, site.NAME or mirror.")
+		} else if t, ok := d.reference(rt.to, "upstream", "site", "mirror"); ok {
 			rt.route.To = t
 		}
 		if !isNull(rt.fallback) {

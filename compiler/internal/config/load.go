@@ -54,12 +54,12 @@ func (l *Loader) AddSource(name string, src []byte) {
 // Load reads the policy file and, if overridePath is not empty, the override
 // file, and returns one decoded policy per deployment.
 func (l *Loader) Load(policyPath, overridePath string) ([]*Policy, hcl.Diagnostics) {
-	base, diags := l.parse(policyPath)
+	base, diags := l.parse(policyPath, "policy")
 	if base == nil {
 		return nil, diags
 	}
 	if overridePath != "" {
-		over, d := l.parse(overridePath)
+		over, d := l.parse(overridePath, "override")
 		diags = append(diags, d...)
 		if over != nil {
 			diags = append(diags, mergeBody(base, over, "override")...)
@@ -84,13 +84,15 @@ func (l *Loader) Load(policyPath, overridePath string) ([]*Policy, hcl.Diagnosti
 	return policies, diags
 }
 
-func (l *Loader) parse(name string) (*hclsyntax.Body, hcl.Diagnostics) {
+// parse reads and parses one file; what names it ("policy" or "override")
+// for the error when it cannot be read.
+func (l *Loader) parse(name, what string) (*hclsyntax.Body, hcl.Diagnostics) {
 	src, err := l.Reader.ReadFile(name)
 	if err != nil {
 		return nil, hcl.Diagnostics{{
 			Severity: hcl.DiagError,
-			Summary:  "Cannot read policy file",
-			Detail:   err.Error() + ".",
+			Summary:  "Cannot read " + what + " file",
+			Detail:   err.Error() + "; check the -" + what + " flag.",
 		}}
 	}
 	if diags := checkSource(name, src); diags.HasErrors() {

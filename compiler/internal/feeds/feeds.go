@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/agext/levenshtein"
@@ -19,19 +20,32 @@ import (
 )
 
 // feedFormat is one cloud's feed format: its name, as a policy's feed block
-// gives it, and the function that reads its top-level object. Adding a
-// cloud's feed means one entry here and its parser.
+// gives it, the function that reads its top-level object, and the layout
+// of the creation time it publishes, in UTC ("" if it publishes none).
+// Adding a cloud's feed means one entry here and its parser.
 type feedFormat struct {
-	name  string
-	parse func(p *parser, root value) *Snapshot
+	name    string
+	parse   func(p *parser, root value) *Snapshot
+	created string
 }
 
 // formats lists every feed format, sorted by name.
 var formats = []feedFormat{
-	{"aws", parseAWS},
-	{"azure", parseAzure},
-	{"gcp", parseGCP},
-	{"oracle", parseOracle},
+	{"aws", parseAWS, "2006-01-02-15-04-05"},
+	{"azure", parseAzure, ""},
+	{"gcp", parseGCP, "2006-01-02T15:04:05.999999999"},
+	{"oracle", parseOracle, "2006-01-02T15:04:05.999999999"},
+}
+
+// CreatedTime reads a snapshot's creation time as its format publishes it;
+// false when the format publishes none or it does not read.
+func CreatedTime(format, created string) (time.Time, bool) {
+	i := slices.IndexFunc(formats, func(f feedFormat) bool { return f.name == format })
+	if i < 0 || formats[i].created == "" {
+		return time.Time{}, false
+	}
+	t, err := time.ParseInLocation(formats[i].created, created, time.UTC)
+	return t, err == nil
 }
 
 // Formats returns the format names, sorted.

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 )
@@ -395,6 +396,26 @@ func TestWrongFormatCapsRepeats(t *testing.T) {
 		d := diags[len(diags)-2+i]
 		if wantDetail := fmt.Sprintf("10541 more of these (%s) follow the 3 shown, starting here; check that the file is a feed in the gcp format.", kind); d.Detail != wantDetail {
 			t.Errorf("detail %q, want %q", d.Detail, wantDetail)
+		}
+	}
+}
+
+func TestCreatedTime(t *testing.T) {
+	tests := []struct {
+		format, created string
+		want            string // RFC 3339, "" for none
+	}{
+		{"aws", "2026-07-29-08-27-05", "2026-07-29T08:27:05Z"},
+		{"gcp", "2026-07-29T07:05:53.849365", "2026-07-29T07:05:53.849365Z"},
+		{"oracle", "2026-07-28T22:08:53.541087", "2026-07-28T22:08:53.541087Z"},
+		{"azure", "", ""},
+		{"aws", "yesterday", ""},
+		{"nosuch", "2026-07-29-08-27-05", ""},
+	}
+	for _, tt := range tests {
+		got, ok := CreatedTime(tt.format, tt.created)
+		if s := got.Format(time.RFC3339Nano); ok != (tt.want != "") || ok && s != tt.want {
+			t.Errorf("CreatedTime(%q, %q) = %s, %v; want %q", tt.format, tt.created, s, ok, tt.want)
 		}
 	}
 }

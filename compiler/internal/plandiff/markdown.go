@@ -44,9 +44,23 @@ func write(b *strings.Builder, d *diff) {
 	if len(d.endpoints) > 0 {
 		b.WriteString("\n### Upstreams and sites\n\n")
 		for _, e := range d.endpoints {
-			fmt.Fprintf(b, "- %s\n", e)
+			fmt.Fprintf(b, "- %s\n", endpointItem(e))
 		}
 	}
+}
+
+// endpointItem writes an upstream or site change as a list item.
+func endpointItem(e endpointChange) string {
+	switch e.field {
+	case "added":
+		if e.what == "upstream" {
+			return fmt.Sprintf("upstream %s added: %s, prefix %s", code(e.name), code(e.new), code(e.prefix))
+		}
+		return fmt.Sprintf("site %s added: %s", code(e.name), code(e.new))
+	case "removed":
+		return fmt.Sprintf("%s %s removed", e.what, code(e.name))
+	}
+	return fmt.Sprintf("%s %s %s: %s → %s", e.what, code(e.name), e.field, code(e.old), code(e.new))
 }
 
 // feedSummary describes each feed's snapshot change and reports whether
@@ -79,25 +93,18 @@ func feedSummary(feeds []pair[plan.Feed]) (string, bool) {
 func summary(d *diff) string {
 	var parts []string
 	if len(d.labels) > 0 {
-		parts = append(parts, plural(len(d.labels), "label", "labels")+" with address changes")
+		parts = append(parts, report.Plural(len(d.labels), "label", "labels")+" with address changes")
 	}
 	if n := len(d.newRegions) + len(d.goneRegion); n > 0 {
-		parts = append(parts, plural(n, "region", "regions")+" new or gone")
+		parts = append(parts, report.Plural(n, "region", "regions")+" new or gone")
 	}
 	if len(d.routes) > 0 {
-		parts = append(parts, plural(len(d.routes), "route change", "route changes"))
+		parts = append(parts, report.Plural(len(d.routes), "route change", "route changes"))
 	}
 	if len(d.endpoints) > 0 {
-		parts = append(parts, plural(len(d.endpoints), "upstream or site change", "upstream or site changes"))
+		parts = append(parts, report.Plural(len(d.endpoints), "upstream or site change", "upstream or site changes"))
 	}
 	return strings.Join(parts, ", ")
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
 }
 
 // writeAddresses writes a table of address counts, then each label's

@@ -29,7 +29,17 @@ type diff struct {
 	newRegions []region
 	goneRegion []string
 	routes     []routeChange
-	endpoints  []string // upstream and site changes, as Markdown list items
+	endpoints  []endpointChange
+}
+
+// endpointChange is an upstream or site added, removed, or with one field
+// changed.
+type endpointChange struct {
+	what, name string // "upstream" or "site", and its name
+	// field is "added", "removed" or the field that changed; old and new
+	// are its values. An added upstream's new is its endpoint and prefix
+	// its repository prefix; an added site's new is its blob URL.
+	field, old, new, prefix string
 }
 
 // empty reports whether routing is the same; feeds may still differ.
@@ -60,21 +70,32 @@ type routeChange struct {
 	old, new string
 }
 
-// Markdown returns the changes from before to after as Markdown. It fails only on
-// a malformed plan, such as one read from a damaged plan.json.
-func Markdown(before, after *plan.Plan) (string, error) {
+// Diff is what changed from one plan to another.
+type Diff struct{ d *diff }
+
+// Compare works out what changed from before to after. It fails only on a
+// malformed plan, such as one read from a damaged plan.json.
+func Compare(before, after *plan.Plan) (*Diff, error) {
 	for _, p := range []struct {
 		side string
 		p    *plan.Plan
 	}{{"old", before}, {"new", after}} {
 		if err := check(p.p); err != nil {
-			return "", fmt.Errorf("%s plan: %w", p.side, err)
+			return nil, fmt.Errorf("%s plan: %w", p.side, err)
 		}
 	}
-	d := compare(before, after)
+	return &Diff{compare(before, after)}, nil
+}
+
+// RoutingChanged reports whether any client is routed otherwise; a feed
+// refresh that changes nothing else is no routing change.
+func (d *Diff) RoutingChanged() bool { return !d.d.empty() }
+
+// Markdown returns the diff as Markdown, ready for a pull-request comment.
+func (d *Diff) Markdown() string {
 	var b strings.Builder
-	write(&b, d)
-	return b.String(), nil
+	write(&b, d.d)
+	return b.String()
 }
 
 // check returns an error unless the plan's indexes and intervals are
@@ -384,20 +405,20 @@ func describe(actions []plan.Action, kind request.Kind) string {
 }
 
 // compareEndpoints lists the upstreams and sites added, removed or changed,
-// upstreams first, each sorted by name, as Markdown list items.
-func compareEndpoints(before, after *plan.Plan) []string {
-	var out []string
+// upstreams first, each sorted by name.
+func compareEndpoints(before, after *plan.Plan) []endpointChange {
+	var out []endpointChange
 	changed := func(what, name, field, o, n string) {
 		if o != n {
-			out = append(out, fmt.Sprintf("%s %s %s: %s → %s", what, code(name), field, code(o), code(n)))
+			out = append(out, endpointChange{what: what, name: name, field: field, old: o, new: n})
 		}
 	}
 	for _, u := range union(before.Upstreams, after.Upstreams, func(u plan.Upstream) string { return u.Name }) {
 		switch {
 		case u.old == nil:
-			out = append(out, fmt.Sprintf("upstream %s added: %s, prefix %s", code(u.new.Name), code(u.new.Endpoint), code(u.new.Prefix)))
+			out = append(out, endpointChange{what: "upstream", name: u.new.Name, field: "added", new: u.new.Endpoint, prefix: u.new.Prefix})
 		case u.new == nil:
-			out = append(out, fmt.Sprintf("upstream %s removed", code(u.old.Name)))
+			out = append(out, endpointChange{what: "upstream", name: u.old.Name, field: "removed"})
 		default:
 			changed("upstream", u.old.Name, "endpoint", u.old.Endpoint, u.new.Endpoint)
 			changed("upstream", u.old.Name, "prefix", u.old.Prefix, u.new.Prefix)
@@ -406,9 +427,9 @@ func compareEndpoints(before, after *plan.Plan) []string {
 	for _, s := range union(before.Sites, after.Sites, func(s plan.Site) string { return s.Name }) {
 		switch {
 		case s.old == nil:
-			out = append(out, fmt.Sprintf("site %s added: %s", code(s.new.Name), code(s.new.URL+s.new.BlobPath)))
+			out = append(out, endpointChange{what: "site", name: s.new.Name, field: "added", new: s.new.URL + s.new.BlobPath})
 		case s.new == nil:
-			out = append(out, fmt.Sprintf("site %s removed", code(s.old.Name)))
+			out = append(out, endpointChange{what: "site", name: s.old.Name, field: "removed"})
 		default:
 			changed("site", s.old.Name, "URL", s.old.URL, s.new.URL)
 			changed("site", s.old.Name, "blob path", s.old.BlobPath, s.new.BlobPath)
@@ -444,4 +465,13 @@ func union[T any](before, after []T, name func(T) string) []pair[T] {
 		out[i] = *byName[n]
 	}
 	return out
+}
+
+// Markdown returns the changes from before to after as Markdown.
+func Markdown(before, after *plan.Plan) (string, error) {
+	d, err := Compare(before, after)
+	if err != nil {
+		return "", err
+	}
+	return d.Markdown(), nil
 }

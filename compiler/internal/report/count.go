@@ -19,3 +19,12 @@ func Commas(n *big.Int) string {
 	}
 	return s
 }
+
+// Plural writes a count of things: "1 label", "2 labels", with thousands
+// separators.
+func Plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return Commas(big.NewInt(int64(n))) + " " + many
+}

@@ -7,7 +7,6 @@
 package target
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 
@@ -101,9 +100,19 @@ func Render(p *plan.Plan) ([]render.File, error) {
 		}
 		out, err := t.Render(p.For(t.Name))
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", t.Name, err)
+			return nil, &RenderError{Target: t.Name, Err: err}
 		}
 		files = append(files, out...)
 	}
 	return files, nil
 }
+
+// RenderError is why a target cannot be rendered from a plan.
+type RenderError struct {
+	Target string
+	Err    error
+}
+
+func (e *RenderError) Error() string { return e.Target + ": " + e.Err.Error() }
+
+func (e *RenderError) Unwrap() error { return e.Err }

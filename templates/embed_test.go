@@ -16,7 +16,7 @@ func TestOneFolderPerTarget(t *testing.T) {
 		return err
 	})
 	for _, want := range []string{
-		"nginx/nginx.conf.tmpl", "nginx/geo.conf.tmpl", "varnish/regedge.vcl.tmpl", "fastly/regedge.vcl.tmpl",
+		"nginx/nginx.conf.tmpl", "nginx/regedge.conf.tmpl", "varnish/regedge.vcl.tmpl", "fastly/regedge.vcl.tmpl",
 		"haproxy/haproxy.cfg.tmpl", "haproxy/labels.map.tmpl", "haproxy/regedge.lua.tmpl",
 		"worker/worker.js.tmpl", "worker/wrangler.toml.tmpl", "worker/workerd.capnp.tmpl",
 	} {

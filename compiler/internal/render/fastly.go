@@ -52,6 +52,7 @@ type fastlyData struct {
 	InfoURL      string
 	PrivacyURL   string
 	grammar
+	provenance
 }
 
 // fastlyACL holds the addresses of one label.
@@ -100,6 +101,7 @@ func Fastly(p *plan.Plan) ([]File, error) {
 		return nil, fmt.Errorf("the plan needs %d ACLs, one per label with addresses; Fastly allows at most %d ACLs per service", len(acls), FastlyMaxACLs)
 	}
 	d := fastlyData{
+		provenance:   generatedBy(p),
 		grammar:      requestGrammar,
 		Deployment:   p.Deployment,
 		ShareKey:     fastlyShareKey,

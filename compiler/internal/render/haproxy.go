@@ -73,6 +73,7 @@ type haproxyData struct {
 	InfoURL            string
 	PrivacyURL         string
 	grammar
+	provenance
 }
 
 // haproxyBind is one listen address; IPv6 ones take only IPv6, as nginx's
@@ -94,12 +95,20 @@ type haproxyMirror struct {
 type haproxyLua struct {
 	TimeoutMs, PositiveMs, NegativeMs int64
 	CacheSize                         int
+	provenance
+}
+
+// haproxyMap is labels.map: the client address table.
+type haproxyMap struct {
+	prefixTable
+	provenance
 }
 
 // HAProxy renders haproxy.cfg, its map of client labels and, when the
 // plan checks blobs, the Lua action that checks them.
 func HAProxy(p *plan.Plan) ([]File, error) {
 	d := haproxyData{
+		provenance:         generatedBy(p),
 		grammar:            haproxyGrammar(),
 		Deployment:         p.Deployment,
 		ClientHeader:       p.ClientIP.Header,
@@ -155,7 +164,7 @@ func HAProxy(p *plan.Plan) ([]File, error) {
 		return nil, err
 	}
 	table := haproxyTable(p)
-	labels, err := execute(haproxyTemplates, "labels.map.tmpl", table)
+	labels, err := execute(haproxyTemplates, "labels.map.tmpl", haproxyMap{table, d.provenance})
 	if err != nil {
 		return nil, err
 	}
@@ -169,6 +178,7 @@ func HAProxy(p *plan.Plan) ([]File, error) {
 			PositiveMs: c.PositiveTTL.Milliseconds(),
 			NegativeMs: c.NegativeTTL.Milliseconds(),
 			CacheSize:  max(c.CacheSize, 1),
+			provenance: d.provenance,
 		})
 		if err != nil {
 			return nil, err

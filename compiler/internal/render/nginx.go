@@ -36,7 +36,10 @@ type nginxData struct {
 	InfoURL            string
 	PrivacyURL         string
 	LongNameRegex      string
+	// Geo is the client address table.
+	Geo prefixTable
 	grammar
+	provenance
 }
 
 // nginxMap is a map block from the client's label to Var.
@@ -53,6 +56,7 @@ type nginxCheck struct {
 // Nginx renders nginx.conf and its geo table.
 func Nginx(p *plan.Plan) ([]File, error) {
 	d := nginxData{
+		provenance:         generatedBy(p),
 		grammar:            requestGrammar,
 		Deployment:         p.Deployment,
 		WorkerProcesses:    p.Nginx.WorkerProcesses,
@@ -104,16 +108,18 @@ func Nginx(p *plan.Plan) ([]File, error) {
 		nginxMap{Var: "$regedge_blob_mirror", labelValues: byLabel(p, func(l int) string { return mirror(l, 0) })},
 		nginxMap{Var: "$regedge_blob_mirror_suffix", labelValues: byLabel(p, func(l int) string { return mirror(l, 1) })})
 
+	d.Geo = geoTable(p)
 	conf, err := execute(nginxTemplates, "nginx.conf.tmpl", d)
 	if err != nil {
 		return nil, err
 	}
-	table := geoTable(p)
-	geo, err := execute(nginxTemplates, "geo.conf.tmpl", table)
+	// The table is inline: an include of regedge.conf from another nginx's
+	// configuration would look for a file of its own beside that one.
+	http, err := execute(nginxTemplates, "regedge.conf.tmpl", d)
 	if err != nil {
 		return nil, err
 	}
-	return []File{{Path: "nginx/nginx.conf", Data: conf}, {Path: "nginx/geo.conf", Data: geo, Entries: len(table.Entries)}}, nil
+	return []File{{Path: "nginx/nginx.conf", Data: conf}, {Path: "nginx/regedge.conf", Data: http, Entries: len(d.Geo.Entries)}}, nil
 }
 
 // geoTable lists the plan's intervals as CIDR prefixes: nginx's geo module

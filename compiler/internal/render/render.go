@@ -24,9 +24,13 @@ type File struct {
 	Entries int
 }
 
-// Plan writes the plan itself as plan.json, which regedge diff reads.
+// Plan writes the plan itself as plan.json, which regedge diff reads, with
+// what made it under "generated_by".
 func Plan(p *plan.Plan) ([]File, error) {
-	planJSON, err := json.MarshalIndent(p, "", "  ")
+	planJSON, err := json.MarshalIndent(struct {
+		GeneratedBy []string `json:"generated_by"`
+		*plan.Plan
+	}{Provenance(p), p}, "", "  ")
 	if err != nil {
 		return nil, err
 	}

@@ -71,10 +71,10 @@ func TestNginxGeoSplitsIntervalsIntoPrefixes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	geo := string(files[1].Data)
-	want := "10.0.0.1/32 east;\n10.0.0.2/31 east;\n10.0.0.4/31 east;\n10.0.0.6/32 east;\n2001:db8::/112 east;\n"
-	if !strings.HasSuffix(geo, want) {
-		t.Errorf("geo.conf:\n%s\nwant it to end with:\n%s", geo, want)
+	conf := string(files[1].Data)
+	want := "    default upstream-main;\n    10.0.0.1/32 east;\n    10.0.0.2/31 east;\n    10.0.0.4/31 east;\n    10.0.0.6/32 east;\n    2001:db8::/112 east;\n}\n"
+	if !strings.Contains(conf, want) {
+		t.Errorf("regedge.conf:\n%s\nwant its geo block to end with:\n%s", conf, want)
 	}
 }
 
@@ -83,18 +83,21 @@ func TestNginxMapsAndClientAddress(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conf := string(files[0].Data)
+	if !strings.Contains(string(files[0].Data), "http {\n    # Everything of the registry's is in regedge.conf, which an nginx that\n    # already runs can include on its own.\n    include regedge.conf;\n}\n") {
+		t.Errorf("nginx.conf does not include regedge.conf:\n%s", files[0].Data)
+	}
+	conf := string(files[1].Data)
 	for _, want := range []string{
-		"map $http_x_forwarded_for $regedge_client {\n        \"~(?:^|,)[\\x20\\x09]*(?<regedge_xff>" + request.Address + ")[\\x20\\x09]*(?:,[^,]*){2}$\" $regedge_xff;",
-		"default upstream-main;\n        include geo.conf;",
-		"map $regedge_label $regedge_blob_mirror {\n        default \"\";\n        east \"https://east.example.com/m/b/\";\n    }",
-		"map $regedge_label $regedge_blob_mirror_suffix {\n        default \"\";\n        east \"/data\";\n    }",
-		"map \"\" $regedge_manifest_upstream {\n        default \"https://registry.example.com/v2/images\";\n    }",
+		"map $http_x_forwarded_for $regedge_client {\n    \"~(?:^|,)[\\x20\\x09]*(?<regedge_xff>" + request.Address + ")[\\x20\\x09]*(?:,[^,]*){2}$\" $regedge_xff;",
+		"geo $regedge_client $regedge_label {\n    default upstream-main;\n    10.0.0.1/32 east;",
+		"map $regedge_label $regedge_blob_mirror {\n    default \"\";\n    east \"https://east.example.com/m/b/\";\n}",
+		"map $regedge_label $regedge_blob_mirror_suffix {\n    default \"\";\n    east \"/data\";\n}",
+		"map \"\" $regedge_manifest_upstream {\n    default \"https://registry.example.com/v2/images\";\n}",
 		"listen 127.0.0.1:8080;",
 		"return 307 $regedge_mirror_url;",
 	} {
 		if !strings.Contains(conf, want) {
-			t.Errorf("nginx.conf lacks:\n%s", want)
+			t.Errorf("regedge.conf lacks:\n%s", want)
 		}
 	}
 	if strings.Contains(conf, "auth_request") {
@@ -109,7 +112,7 @@ func TestNginxCheck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conf := string(files[0].Data)
+	conf := string(files[1].Data)
 	for _, want := range []string{
 		"keys_zone=regedge_exists:3m max_size=12m inactive=3600s",
 		"proxy_cache_valid 200 3600s;",
@@ -119,7 +122,7 @@ func TestNginxCheck(t *testing.T) {
 		"proxy_ssl_verify on;",
 	} {
 		if !strings.Contains(conf, want) {
-			t.Errorf("nginx.conf lacks %q", want)
+			t.Errorf("regedge.conf lacks %q", want)
 		}
 	}
 }

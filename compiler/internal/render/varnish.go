@@ -53,6 +53,7 @@ type varnishData struct {
 	PrivacyURL    string
 	LongNameRegex string
 	grammar
+	provenance
 }
 
 // varnishACL is one label's addresses, as non-overlapping prefixes.
@@ -97,6 +98,7 @@ type varnishCheck struct {
 // Varnish renders regedge.vcl for Varnish 7.1.
 func Varnish(p *plan.Plan) ([]File, error) {
 	d := varnishData{
+		provenance:    generatedBy(p),
 		grammar:       requestGrammar,
 		Deployment:    p.Deployment,
 		ClientHeader:  p.ClientIP.Header,

@@ -273,7 +273,6 @@ func TestVarnishRefusesHostileValues(t *testing.T) {
 		"site URL":      func(p *plan.Plan) { p.Sites[0].URL = "https://east.example.com/{m}" },
 		"client header": func(p *plan.Plan) { p.ClientIP.Header = "X-Client; unset req.http.a" },
 		"label":         func(p *plan.Plan) { p.Labels[1].Name = `east" + "x` },
-		"deployment":    func(p *plan.Plan) { p.Deployment = "a\nvcl 4.0;" },
 		"site name": func(p *plan.Plan) {
 			p.Check = &plan.Check{}
 			p.Sites[0].Name = "../../etc/x"
@@ -288,6 +287,16 @@ func TestVarnishRefusesHostileValues(t *testing.T) {
 			continue
 		}
 		t.Logf("%s: %v", name, err)
+	}
+	// A deployment name only reaches the header comment, quoted.
+	p := testPlan()
+	p.Deployment = "a\nvcl 4.0;"
+	files, err := Varnish(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if vcl := string(files[0].Data); strings.Count(vcl, "\nvcl ") != 1 || !strings.Contains(vcl, `deployment "a\nvcl 4.0;"`) {
+		t.Errorf("a hostile deployment name was not quoted:\n%s", vcl[:300])
 	}
 }
 

@@ -53,6 +53,7 @@ type workerData struct {
 	Labels            []workerLabel
 	Check             *workerCheck
 	grammar
+	provenance
 }
 
 // workerTable is one address family's boundaries and their labels, each
@@ -90,6 +91,7 @@ func Worker(p *plan.Plan) ([]File, error) {
 		return nil, errWorkerPeer
 	}
 	d := workerData{
+		provenance:        generatedBy(p),
 		grammar:           requestGrammar,
 		Deployment:        p.Deployment,
 		Name:              "regedge",

@@ -51,7 +51,7 @@ var DefaultListen = []string{"80", "[::]:80"}
 
 // All lists every target, in the order their files are written.
 var All = []Target{
-	{Name: "nginx", Files: []string{"nginx.conf", "geo.conf"}, Render: render.Nginx},
+	{Name: "nginx", Files: []string{"nginx.conf", "regedge.conf"}, Render: render.Nginx},
 	{Name: "varnish", Files: []string{"regedge.vcl"}, Render: render.Varnish,
 		// Varnish and HAProxy sit behind the policy's proxies.
 		Edge: &Defaults{Check: true, ClientIP: "policy"}},

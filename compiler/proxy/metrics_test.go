@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/regedge/regedge/compiler/internal/plantest"
 	"github.com/regedge/regedge/compiler/plan"
 )
 
@@ -56,7 +57,9 @@ func planSHA(t *testing.T, p *plan.Plan) string {
 func TestMetrics(t *testing.T) {
 	mir := newMirror(t)
 	metrics := NewMetrics()
-	p := testPlan(mir.URL)
+	p := plantest.Plan(mir.URL)
+	p.Deployment = "test"
+	p.Feeds = append(p.Feeds, plan.Feed{Name: "gcp", SyncToken: "7", Created: "2026-01-02T00:00:00"})
 	h := New(p, WithMetrics(metrics))
 
 	text := scrape(t, metrics)
@@ -64,8 +67,8 @@ func TestMetrics(t *testing.T) {
 	checkSeries(t, text, "regedge_reloads_total")
 	checkSeries(t, text, "regedge_plan_info", `regedge_plan_info{deployment="test",plan_sha256="`+planSHA(t, p)+`",policy_sha256=""} 1`)
 	checkSeries(t, text, "regedge_feed_info",
-		`regedge_feed_info{created="2023-11-14-22-13-20",feed="aws",sync_token="1700000000"} 1`,
-		`regedge_feed_info{created="2023-11-14T22:13:21",feed="gcp",sync_token="1700000001"} 1`)
+		`regedge_feed_info{created="2026-01-01-00-00-00",feed="aws",sync_token="1"} 1`,
+		`regedge_feed_info{created="2026-01-02T00:00:00",feed="gcp",sync_token="7"} 1`)
 
 	serve(h, "GET", "/v2/", "")
 	serve(h, "HEAD", "/healthz", "")
@@ -119,14 +122,13 @@ func TestMetrics(t *testing.T) {
 	)
 
 	// A Swap replaces the plan and feed info; counters carry on.
-	q := testPlan(mir.URL)
+	q := plantest.Plan(mir.URL)
 	q.Deployment = "next"
-	q.Feeds = q.Feeds[:1]
-	q.Feeds[0].SyncToken = "1800000000"
+	q.Feeds[0].SyncToken = "2"
 	h.Swap(q)
 	text = scrape(t, metrics)
 	checkSeries(t, text, "regedge_plan_info", `regedge_plan_info{deployment="next",plan_sha256="`+planSHA(t, q)+`",policy_sha256=""} 1`)
-	checkSeries(t, text, "regedge_feed_info", `regedge_feed_info{created="2023-11-14-22-13-20",feed="aws",sync_token="1800000000"} 1`)
+	checkSeries(t, text, "regedge_feed_info", `regedge_feed_info{created="2026-01-01-00-00-00",feed="aws",sync_token="2"} 1`)
 	if got := series(text, "regedge_redirects_total"); len(got) != 3 {
 		t.Errorf("redirects after Swap: %q, want the 3 series kept", got)
 	}
@@ -137,7 +139,7 @@ func TestMetricsErrorCheck(t *testing.T) {
 	url := s.URL
 	s.Close()
 	metrics := NewMetrics()
-	h := New(testPlan(url), WithMetrics(metrics))
+	h := New(plantest.Plan(url), WithMetrics(metrics))
 	serve(h, "GET", "/v2/pause/blobs/"+presentDigest, xff(clientEast))
 	serve(h, "GET", "/v2/pause/blobs/"+presentDigest, xff(clientEast))
 	text := scrape(t, metrics)
@@ -151,7 +153,7 @@ func TestMetricsErrorCheck(t *testing.T) {
 func TestNilMetrics(t *testing.T) {
 	var m *Metrics
 	m.Reloaded(true) // must not panic
-	h := New(testPlan("http://mirror.invalid"))
+	h := New(plantest.Plan("http://mirror.invalid"))
 	if w := serve(h, "GET", "/v2/", ""); w.Code != 200 {
 		t.Errorf("status %d without metrics, want 200", w.Code)
 	}

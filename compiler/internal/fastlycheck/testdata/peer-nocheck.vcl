@@ -4,9 +4,9 @@
 # are raised as errors 601-605 and written out in vcl_error.
 
 # Rule 10: the addresses of each label.
-# 8 prefixes in 3 ACLs. The ACLs do not overlap and hold no
+# 6 prefixes in 2 ACLs. The ACLs do not overlap and hold no
 # negated entries; an address in none of them gets the default label,
-# upstream-main.
+# default.
 
 acl label_east {
     "10.0.0.1"/32;
@@ -16,13 +16,8 @@ acl label_east {
     "2001:db8::"/112;
 }
 
-acl label_west {
+acl label_other {
     "10.0.1.0"/24;
-    "2001:db8:1::"/120;
-}
-
-acl label_west_2 {
-    "10.0.2.0"/25;
 }
 
 # Where each label's requests go: the upstream's endpoint and repository
@@ -30,44 +25,39 @@ acl label_west_2 {
 # it.
 
 table regedge_blob_upstream {
-    "upstream-main": "https://registry.example.com/v2/images",
-    "east": "https://registry.example.com/v2/images",
-    "west": "https://registry.example.com/v2/images",
-    "west-2": "https://registry.example.com/v2/images",
+    "default": "https://main.example/v2/proj/images",
+    "east": "https://main.example/v2/proj/images",
+    "other": "http://other.example:5000/v2/mirror",
 }
 
 table regedge_manifest_upstream {
-    "upstream-main": "https://registry.example.com/v2/images",
-    "east": "https://registry.example.com/v2/images",
-    "west": "http://127.0.0.1:5000/v2/mirror/images",
-    "west-2": "http://127.0.0.1:5000/v2/mirror/images",
+    "default": "https://main.example/v2/proj/images",
+    "east": "https://main.example/v2/proj/images",
+    "other": "http://other.example:5000/v2/mirror",
 }
 
 table regedge_referrers_upstream {
-    "upstream-main": "https://registry.example.com/v2/images",
-    "east": "https://registry.example.com/v2/images",
-    "west": "https://registry.example.com/v2/images",
-    "west-2": "https://registry.example.com/v2/images",
+    "default": "https://main.example/v2/proj/images",
+    "east": "https://main.example/v2/proj/images",
+    "other": "http://other.example:5000/v2/mirror",
 }
 
 table regedge_signature_upstream {
-    "upstream-main": "https://registry.example.com/v2/images",
-    "east": "https://registry.example.com/v2/images",
-    "west": "http://127.0.0.1:5000/v2/mirror/images",
-    "west-2": "http://127.0.0.1:5000/v2/mirror/images",
+    "default": "https://main.example/v2/proj/images",
+    "east": "https://main.example/v2/proj/images",
+    "other": "http://other.example:5000/v2/mirror",
 }
 
 table regedge_tags_upstream {
-    "upstream-main": "https://registry.example.com/v2/images",
-    "east": "https://registry.example.com/v2/images",
-    "west": "https://registry.example.com/v2/images",
-    "west-2": "https://registry.example.com/v2/images",
+    "default": "https://main.example/v2/proj/images",
+    "east": "https://main.example/v2/proj/images",
+    "other": "http://other.example:5000/v2/mirror",
 }
 
 table regedge_blob_site {
+    "default": "http://127.0.0.1:8081/west/containers/images/{digest}",
     "east": "https://east.example.com/m/b/{digest}/data",
-    "west": "http://127.0.0.1:8081/west/containers/images/{digest}",
-    "west-2": "http://127.0.0.1:8081/west2/containers/images/{digest}",
+    "other": "http://127.0.0.1:8081/west2/containers/images/{digest}",
 }
 
 # Rule 10: the client's label, in req.http.X-Regedge-Label.
@@ -81,13 +71,11 @@ sub regedge_label_recv {
         set var.client = std.str2ip(std.itoa(addr.extract_bits(var.client, 24, 8)) "." std.itoa(addr.extract_bits(var.client, 16, 8)) "." std.itoa(addr.extract_bits(var.client, 8, 8)) "." std.itoa(addr.extract_bits(var.client, 0, 8)), "0.0.0.0");
     }
 
-    set req.http.X-Regedge-Label = "upstream-main";
+    set req.http.X-Regedge-Label = "default";
     if (var.client ~ label_east) {
         set req.http.X-Regedge-Label = "east";
-    } else if (var.client ~ label_west) {
-        set req.http.X-Regedge-Label = "west";
-    } else if (var.client ~ label_west_2) {
-        set req.http.X-Regedge-Label = "west-2";
+    } else if (var.client ~ label_other) {
+        set req.http.X-Regedge-Label = "other";
     }
 }
 

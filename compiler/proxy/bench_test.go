@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/regedge/regedge/compiler/internal/plantest"
 )
 
 // BenchmarkHandleFastHTTP measures the handler's own work per request of
@@ -13,7 +15,7 @@ import (
 // blob whose existence answer is cached.
 func BenchmarkHandleFastHTTP(b *testing.B) {
 	m := newMirror(b)
-	h := New(testPlan(m.URL), WithMetrics(NewMetrics()))
+	h := New(plantest.Plan(m.URL), WithMetrics(NewMetrics()))
 	peer := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}
 	var ctxs []*fasthttp.RequestCtx
 	for _, r := range []struct{ target, client string }{

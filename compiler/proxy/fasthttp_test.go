@@ -11,12 +11,14 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+
+	"github.com/regedge/regedge/compiler/internal/plantest"
 )
 
 // TestFastHTTPRefusals: what fasthttp cannot read gets a plain 4xx before
 // the rules.
 func TestFastHTTPRefusals(t *testing.T) {
-	addr := startServer(t, "fasthttp", New(testPlan("http://mirror.invalid")))
+	addr := startServer(t, "fasthttp", New(plantest.Plan("http://mirror.invalid")))
 	tests := []struct{ name, request, status string }{
 		// Refused on its Content-Length, before the body is sent.
 		{"body over the limit", "POST /v2/ HTTP/1.1\r\nHost: x\r\nContent-Length: 70000\r\nConnection: close\r\n\r\n",
@@ -40,7 +42,7 @@ func TestFastHTTPRefusals(t *testing.T) {
 // target's host is dropped as the rules say, not taken for the path.
 // net/http refuses such a target with 400 before the handler.
 func TestFastHTTPFragmentAfterHost(t *testing.T) {
-	addr := startServer(t, "fasthttp", New(testPlan("http://mirror.invalid")))
+	addr := startServer(t, "fasthttp", New(plantest.Plan("http://mirror.invalid")))
 	raw := rawExchange(t, addr, "GET http://x#/v2/pause/manifests/latest HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
 	if status(raw) != "HTTP/1.1 307 Temporary Redirect" || !strings.Contains(raw, "\r\nLocation: https://example.com/info\r\n") {
 		t.Errorf("want 307 to the info page, got\n%s", raw)

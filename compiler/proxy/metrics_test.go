@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/regedge/regedge/compiler/internal/plantest"
 	"github.com/regedge/regedge/compiler/plan"
 )
 
@@ -58,7 +59,9 @@ func planSHA(t *testing.T, p *plan.Plan) string {
 func TestMetrics(t *testing.T) {
 	mir := newMirror(t)
 	metrics := NewMetrics()
-	p := testPlan(mir.URL)
+	p := plantest.Plan(mir.URL)
+	p.Deployment = "test"
+	p.Feeds = append(p.Feeds, plan.Feed{Name: "gcp", SyncToken: "7", Created: "2026-01-02T00:00:00"})
 	h := New(p, WithMetrics(metrics))
 
 	text := scrape(t, metrics)
@@ -66,8 +69,8 @@ func TestMetrics(t *testing.T) {
 	checkSeries(t, text, "regedge_reloads_total")
 	checkSeries(t, text, "regedge_plan_info", `regedge_plan_info{deployment="test",plan_sha256="`+planSHA(t, p)+`",policy_sha256=""} 1`)
 	checkSeries(t, text, "regedge_feed_info",
-		`regedge_feed_info{created="2023-11-14-22-13-20",feed="aws",sync_token="1700000000"} 1`,
-		`regedge_feed_info{created="2023-11-14T22:13:21",feed="gcp",sync_token="1700000001"} 1`)
+		`regedge_feed_info{created="2026-01-01-00-00-00",feed="aws",sync_token="1"} 1`,
+		`regedge_feed_info{created="2026-01-02T00:00:00",feed="gcp",sync_token="7"} 1`)
 
 	serve(h, "GET", "/v2/", "")
 	serve(h, "HEAD", "/healthz", "")
@@ -137,15 +140,14 @@ func TestMetrics(t *testing.T) {
 
 	// A Swap replaces the plan and feed info; counters carry on.
 	before := time.Now().Unix()
-	q := testPlan(mir.URL)
+	q := plantest.Plan(mir.URL)
 	q.Deployment = "next"
-	q.Feeds = q.Feeds[:1]
 	q.Feeds[0].SyncToken = "1800000000"
 	q.Feeds[0].CreatedUnix = 1700000000
 	h.Swap(q)
 	text = scrape(t, metrics)
 	checkSeries(t, text, "regedge_plan_info", `regedge_plan_info{deployment="next",plan_sha256="`+planSHA(t, q)+`",policy_sha256=""} 1`)
-	checkSeries(t, text, "regedge_feed_info", `regedge_feed_info{created="2023-11-14-22-13-20",feed="aws",sync_token="1800000000"} 1`)
+	checkSeries(t, text, "regedge_feed_info", `regedge_feed_info{created="2026-01-01-00-00-00",feed="aws",sync_token="1800000000"} 1`)
 	checkSeries(t, text, "regedge_feed_created_timestamp_seconds", `regedge_feed_created_timestamp_seconds{feed="aws"} 1.7e+09`)
 	if got := series(text, "regedge_last_reload_success_timestamp_seconds"); len(got) != 1 {
 		t.Errorf("regedge_last_reload_success_timestamp_seconds: %q", got)
@@ -162,7 +164,7 @@ func TestMetricsErrorCheck(t *testing.T) {
 	url := s.URL
 	s.Close()
 	metrics := NewMetrics()
-	h := New(testPlan(url), WithMetrics(metrics))
+	h := New(plantest.Plan(url), WithMetrics(metrics))
 	serve(h, "GET", "/v2/pause/blobs/"+presentDigest, xff(clientEast))
 	serve(h, "GET", "/v2/pause/blobs/"+presentDigest, xff(clientEast))
 	text := scrape(t, metrics)
@@ -184,7 +186,7 @@ func TestBuildInfo(t *testing.T) {
 func TestNilMetrics(t *testing.T) {
 	var m *Metrics
 	m.Reloaded(true) // must not panic
-	h := New(testPlan("http://mirror.invalid"))
+	h := New(plantest.Plan("http://mirror.invalid"))
 	if w := serve(h, "GET", "/v2/", ""); w.Code != 200 {
 		t.Errorf("status %d without metrics, want 200", w.Code)
 	}

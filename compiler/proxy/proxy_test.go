@@ -34,55 +34,13 @@ const (
 	otherBase = "http://other.example:5000/v2/mirror/"
 )
 
-// Labels of testPlan, and a client address of each.
+// A client address of each label of plantest.Plan.
 const (
-	labelDefault = 0 // everything to upstream "main"
-	labelEast    = 1 // blobs to site "east" with fallback "main", the rest to "main"
-	labelOther   = 2 // everything to upstream "other"
-
 	clientDefault = "192.0.2.1"
 	clientEast    = "10.0.0.5"
-	clientOther   = "10.1.2.3"
+	clientOther   = "10.0.1.3"
 	clientEast6   = "2001:db8::5"
 )
-
-// testPlan is a small plan whose site "east" is the mirror at mirrorURL and
-// whose client is the second-to-last X-Forwarded-For entry.
-func testPlan(mirrorURL string) *plan.Plan {
-	return &plan.Plan{
-		Deployment: "test",
-		Registry:   plan.Registry{InfoURL: "https://example.com/info", PrivacyURL: "https://example.com/privacy"},
-		ClientIP:   plan.ClientIP{Header: "X-Forwarded-For", TrustedHops: 1},
-		Upstreams: []plan.Upstream{
-			{Name: "main", Endpoint: "https://main.example", Prefix: "proj/images"},
-			{Name: "other", Endpoint: "http://other.example:5000", Prefix: "mirror"},
-		},
-		Sites: []plan.Site{{Name: "east", URL: mirrorURL, BlobPath: "/containers/images/{digest}"}},
-		Check: &plan.Check{
-			PositiveTTL: plan.Duration(time.Hour),
-			NegativeTTL: plan.Duration(time.Minute),
-			Timeout:     plan.Duration(5 * time.Second),
-			CacheSize:   100,
-		},
-		Labels: []plan.Label{
-			{Name: "default", Actions: plantest.Actions("default", "main", "")},
-			{Name: "east", Classes: []string{"aws:us-east-1"}, Actions: plantest.Actions("east", "main", "east")},
-			{Name: "other", Classes: []string{"gcp:us-central1"}, Actions: plantest.Actions("other", "other", "")},
-		},
-		Default: labelDefault,
-		V4: []plan.Interval{
-			{First: netip.MustParseAddr("10.0.0.0"), Last: netip.MustParseAddr("10.0.0.255"), Label: labelEast},
-			{First: netip.MustParseAddr("10.1.0.0"), Last: netip.MustParseAddr("10.1.255.255"), Label: labelOther},
-		},
-		V6: []plan.Interval{
-			{First: netip.MustParseAddr("2001:db8::"), Last: netip.MustParseAddr("2001:db8::ffff"), Label: labelEast},
-		},
-		Feeds: []plan.Feed{
-			{Name: "aws", Format: "aws", Cloud: "aws", SyncToken: "1700000000", Created: "2023-11-14-22-13-20", Prefixes: 2},
-			{Name: "gcp", Format: "gcp", Cloud: "gcp", SyncToken: "1700000001", Created: "2023-11-14T22:13:21", Prefixes: 1},
-		},
-	}
-}
 
 // mirror is a loopback mirror holding presentDigest only. It counts HEADs.
 type mirror struct {
@@ -125,7 +83,7 @@ func serve(h http.Handler, method, target, xffValue string) *httptest.ResponseRe
 
 func TestServeHTTPRules(t *testing.T) {
 	m := newMirror(t)
-	h := New(testPlan(m.URL))
+	h := New(plantest.Plan(m.URL))
 	eastBlob := m.URL + "/containers/images/" + presentDigest
 	versionHeaders := map[string]string{
 		"Docker-Distribution-Api-Version": "registry/2.0",
@@ -254,7 +212,7 @@ func startServer(t *testing.T, kind string, h *Handler) string {
 
 func TestServeHTTPHeadHasNoBody(t *testing.T) {
 	for _, kind := range serverKinds {
-		addr := startServer(t, kind, New(testPlan("http://mirror.invalid")))
+		addr := startServer(t, kind, New(plantest.Plan("http://mirror.invalid")))
 		for _, target := range []string{"/v2/", "/v2", "/healthz", "/v2/_catalog", "/"} {
 			t.Run(kind+target, func(t *testing.T) { testHeadHasNoBody(t, addr, target) })
 		}
@@ -289,7 +247,7 @@ func TestServeHTTPOverTheWire(t *testing.T) {
 
 func testOverTheWire(t *testing.T, kind string) {
 	m := newMirror(t)
-	url := "http://" + startServer(t, kind, New(testPlan(m.URL)))
+	url := "http://" + startServer(t, kind, New(plantest.Plan(m.URL)))
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
 	get := func(t *testing.T, method, path, xffValue string) (*http.Response, string) {
@@ -423,7 +381,7 @@ func parseOrZero(s string) netip.Addr {
 // name is classified with the default label.
 func TestServeHTTPUnknownClientGetsDefault(t *testing.T) {
 	m := newMirror(t)
-	h := New(testPlan(m.URL))
+	h := New(plantest.Plan(m.URL))
 	want := mainBase + "pause/blobs/" + presentDigest
 	for _, v := range []string{"", clientEast, "garbage, 130.211.0.1", "fe80::1%eth0, 130.211.0.1", clientEast + " x, 130.211.0.1"} {
 		w := serve(h, "GET", "/v2/pause/blobs/"+presentDigest, v)
@@ -438,9 +396,9 @@ func TestServeHTTPUnknownClientGetsDefault(t *testing.T) {
 
 func TestServeHTTPPeerMode(t *testing.T) {
 	m := newMirror(t)
-	p := testPlan(m.URL)
+	p := plantest.Plan(m.URL)
 	p.ClientIP = plan.ClientIP{}
-	p.V4 = append(p.V4, plan.Interval{First: netip.MustParseAddr("127.0.0.0"), Last: netip.MustParseAddr("127.255.255.255"), Label: labelOther})
+	p.V4 = append(p.V4, plan.Interval{First: netip.MustParseAddr("127.0.0.0"), Last: netip.MustParseAddr("127.255.255.255"), Label: plantest.LabelOther})
 	h := New(p)
 	r := httptest.NewRequest("GET", "/v2/pause/manifests/latest", nil)
 	r.RemoteAddr = "127.0.0.1:5555"
@@ -458,7 +416,7 @@ func TestServeHTTPMirrorFaults(t *testing.T) {
 	t.Run("refused", func(t *testing.T) {
 		s := httptest.NewServer(http.NotFoundHandler())
 		s.Close()
-		h := New(testPlan(s.URL))
+		h := New(plantest.Plan(s.URL))
 		w := serve(h, "GET", "/v2/pause/blobs/"+presentDigest, xff(clientEast))
 		if w.Code != 307 || w.Header().Get("Location") != fallback {
 			t.Errorf("%d %q, want 307 %q", w.Code, w.Header().Get("Location"), fallback)
@@ -468,7 +426,7 @@ func TestServeHTTPMirrorFaults(t *testing.T) {
 	t.Run("error status", func(t *testing.T) {
 		s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(500) }))
 		t.Cleanup(s.Close)
-		h := New(testPlan(s.URL))
+		h := New(plantest.Plan(s.URL))
 		w := serve(h, "GET", "/v2/pause/blobs/"+presentDigest, xff(clientEast))
 		if w.Code != 307 || w.Header().Get("Location") != fallback {
 			t.Errorf("%d %q, want 307 %q", w.Code, w.Header().Get("Location"), fallback)
@@ -485,7 +443,7 @@ func TestServeHTTPMirrorFaults(t *testing.T) {
 		}))
 		t.Cleanup(s.Close)
 		t.Cleanup(func() { close(release) })
-		p := testPlan(s.URL)
+		p := plantest.Plan(s.URL)
 		p.Check.Timeout = plan.Duration(200 * time.Millisecond)
 		h := New(p)
 		start := time.Now()
@@ -500,7 +458,7 @@ func TestServeHTTPMirrorFaults(t *testing.T) {
 
 	t.Run("client gone", func(t *testing.T) {
 		m := newMirror(t)
-		h := New(testPlan(m.URL))
+		h := New(plantest.Plan(m.URL))
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
 		r := httptest.NewRequestWithContext(ctx, "GET", "/v2/pause/blobs/"+presentDigest, nil)
@@ -515,13 +473,13 @@ func TestServeHTTPMirrorFaults(t *testing.T) {
 
 func TestSwapUsesNewPlan(t *testing.T) {
 	m := newMirror(t)
-	h := New(testPlan(m.URL))
+	h := New(plantest.Plan(m.URL))
 	target := "/v2/pause/manifests/latest"
 	if got := serve(h, "GET", target, xff(clientEast)).Header().Get("Location"); got != mainBase+"pause/manifests/latest" {
 		t.Fatalf("before Swap: Location %q", got)
 	}
-	p := testPlan(m.URL)
-	p.Labels[labelEast].Actions = plantest.Actions("east", "other", "east")
+	p := plantest.Plan(m.URL)
+	p.Labels[plantest.LabelEast].Actions = plantest.Actions("east", "other", "east")
 	p.Registry.InfoURL = "https://example.com/new-info"
 	h.Swap(p)
 	if h.Plan() != p {
@@ -537,7 +495,7 @@ func TestSwapUsesNewPlan(t *testing.T) {
 
 func TestSwapKeepsExistenceCache(t *testing.T) {
 	m := newMirror(t)
-	h := New(testPlan(m.URL))
+	h := New(plantest.Plan(m.URL))
 	blob := "/v2/pause/blobs/" + presentDigest
 	serve(h, "GET", blob, xff(clientEast))
 	if n := m.heads.Load(); n != 1 {
@@ -545,7 +503,7 @@ func TestSwapKeepsExistenceCache(t *testing.T) {
 	}
 
 	// Same check settings, other changes: the cache carries over.
-	p := testPlan(m.URL)
+	p := plantest.Plan(m.URL)
 	p.Registry.InfoURL = "https://example.com/new-info"
 	h.Swap(p)
 	serve(h, "GET", blob, xff(clientEast))
@@ -554,7 +512,7 @@ func TestSwapKeepsExistenceCache(t *testing.T) {
 	}
 
 	// Changed check settings: a new cache, so the mirror is asked again.
-	p = testPlan(m.URL)
+	p = plantest.Plan(m.URL)
 	p.Check.PositiveTTL = plan.Duration(2 * time.Hour)
 	h.Swap(p)
 	w := serve(h, "GET", blob, xff(clientEast))
@@ -566,7 +524,7 @@ func TestSwapKeepsExistenceCache(t *testing.T) {
 	}
 
 	// A plan without a check never asks.
-	p = testPlan(m.URL)
+	p = plantest.Plan(m.URL)
 	p.Check = nil
 	h.Swap(p)
 	w = serve(h, "GET", "/v2/pause/blobs/"+absentDigest, xff(clientEast))
@@ -583,9 +541,9 @@ func TestSwapKeepsExistenceCache(t *testing.T) {
 func TestConcurrentServeAndSwap(t *testing.T) {
 	m := newMirror(t)
 	metrics := NewMetrics()
-	a := testPlan(m.URL)
-	b := testPlan(m.URL)
-	b.Labels[labelEast].Actions = plantest.Actions("east", "other", "east")
+	a := plantest.Plan(m.URL)
+	b := plantest.Plan(m.URL)
+	b.Labels[plantest.LabelEast].Actions = plantest.Actions("east", "other", "east")
 	b.Check.NegativeTTL = plan.Duration(2 * time.Minute)
 	// Every Swap between a and b replaces the cache, so the mirror is asked
 	// often; a generous timeout keeps a loaded (-race) machine from
@@ -652,15 +610,15 @@ func TestSwapMidRequest(t *testing.T) {
 		w.WriteHeader(http.StatusNotFound)
 	}))
 	t.Cleanup(s.Close)
-	p := testPlan(s.URL)
+	p := plantest.Plan(s.URL)
 	p.Check.Timeout = plan.Duration(5 * time.Second)
 	h := New(p)
 	done := make(chan *httptest.ResponseRecorder)
 	go func() { done <- serve(h, "GET", "/v2/pause/blobs/"+presentDigest, xff(clientEast)) }()
 	<-arrived
-	q := testPlan(s.URL)
+	q := plantest.Plan(s.URL)
 	q.Check = p.Check
-	q.Labels[labelEast].Actions = plantest.Actions("east", "other", "east")
+	q.Labels[plantest.LabelEast].Actions = plantest.Actions("east", "other", "east")
 	h.Swap(q)
 	close(release)
 	w := <-done
@@ -674,7 +632,7 @@ func TestWithLogger(t *testing.T) {
 	// decision line, including for an unknown client.
 	var buf strings.Builder
 	var mu sync.Mutex
-	h := New(testPlan("http://mirror.invalid"), WithLogger(newTextLogger(&lockedWriter{w: &buf, mu: &mu})))
+	h := New(plantest.Plan("http://mirror.invalid"), WithLogger(newTextLogger(&lockedWriter{w: &buf, mu: &mu})))
 	w := serve(h, "GET", "/v2/pause/manifests/latest", "garbage")
 	if w.Code != 307 {
 		t.Errorf("status %d, want 307", w.Code)
@@ -715,7 +673,9 @@ func newTextLogger(w io.Writer) *slog.Logger {
 // answered by its path and query, still as sent.
 func TestServeHTTPAbsoluteForm(t *testing.T) {
 	for _, kind := range serverKinds {
-		t.Run(kind, func(t *testing.T) { testAbsoluteForm(t, startServer(t, kind, New(testPlan("http://mirror.invalid")))) })
+		t.Run(kind, func(t *testing.T) {
+			testAbsoluteForm(t, startServer(t, kind, New(plantest.Plan("http://mirror.invalid"))))
+		})
 	}
 }
 
@@ -742,14 +702,14 @@ func testAbsoluteForm(t *testing.T, addr string) {
 // X-Forwarded-For, or from the TCP peer when the policy says so.
 func TestClientOverTheWire(t *testing.T) {
 	blob := "/v2/pause/blobs/" + absentDigest
-	peer := testPlan("http://mirror.invalid")
+	peer := plantest.Plan("http://mirror.invalid")
 	peer.ClientIP = plan.ClientIP{}
-	peer.V4 = []plan.Interval{{First: netip.MustParseAddr("127.0.0.0"), Last: netip.MustParseAddr("127.255.255.255"), Label: labelOther}}
+	peer.V4 = []plan.Interval{{First: netip.MustParseAddr("127.0.0.0"), Last: netip.MustParseAddr("127.255.255.255"), Label: plantest.LabelOther}}
 	for _, kind := range serverKinds {
 		t.Run(kind, func(t *testing.T) {
-			addr := startServer(t, kind, New(testPlan("http://mirror.invalid")))
+			addr := startServer(t, kind, New(plantest.Plan("http://mirror.invalid")))
 			raw := rawExchange(t, addr, "GET "+blob+" HTTP/1.1\r\nHost: x\r\n"+
-				"X-Forwarded-For: 10.0.0.5, 10.1.2.3\r\nX-Forwarded-For: 130.211.0.1\r\nConnection: close\r\n\r\n")
+				"X-Forwarded-For: 10.0.0.5, 10.0.1.3\r\nX-Forwarded-For: 130.211.0.1\r\nConnection: close\r\n\r\n")
 			if want := "\r\nLocation: " + otherBase + "pause/blobs/" + absentDigest + "\r\n"; !strings.Contains(raw, want) {
 				// Only the first line would give label east, only the
 				// last the default label.

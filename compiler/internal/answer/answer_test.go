@@ -4,7 +4,6 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/regedge/regedge/compiler/internal/plantest"
 	"github.com/regedge/regedge/compiler/plan"
@@ -18,32 +17,12 @@ var (
 	sig    = "sha256-" + hex64 + ".sig"
 )
 
-// Labels of testPlan.
-const (
-	labelSite     = 0 // blobs to site "east", the rest to upstream "main"
-	labelUpstream = 1 // everything to upstream "other"
-	labelPlain    = 2 // blobs to site "plain", whose URL has a path
-)
-
+// testPlan is plantest.Uneven, whose site "east" has a path and goes on
+// after {digest}, with or without its check.
 func testPlan(check bool) *plan.Plan {
-	p := &plan.Plan{
-		Registry: plan.Registry{InfoURL: "https://example.com/info", PrivacyURL: "https://example.com/privacy"},
-		Upstreams: []plan.Upstream{
-			{Name: "main", Endpoint: "https://main.example", Prefix: "proj/images"},
-			{Name: "other", Endpoint: "http://other.example:5000", Prefix: "mirror"},
-		},
-		Sites: []plan.Site{
-			{Name: "east", URL: "https://east.example", BlobPath: "/containers/images/{digest}"},
-			{Name: "plain", URL: "https://plain.example/base", BlobPath: "/blobs/{digest}/data"},
-		},
-		Labels: []plan.Label{
-			{Name: "east", Actions: plantest.Actions("r", "main", "east")},
-			{Name: "upstream-other", Actions: plantest.Actions("u", "other", "")},
-			{Name: "plain", Actions: plantest.Actions("p", "main", "plain")},
-		},
-	}
-	if check {
-		p.Check = &plan.Check{PositiveTTL: plan.Duration(time.Hour), NegativeTTL: plan.Duration(time.Minute), Timeout: plan.Duration(time.Second), CacheSize: 10}
+	p := plantest.Uneven("https://east.example/base")
+	if !check {
+		p.Check = nil
 	}
 	return p
 }
@@ -52,7 +31,7 @@ func TestFor(t *testing.T) {
 	const (
 		mainBase  = "https://main.example/v2/proj/images/"
 		otherBase = "http://other.example:5000/v2/mirror/"
-		eastBlob  = "https://east.example/containers/images/sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+		eastBlob  = "https://east.example/base/b/sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef/data"
 	)
 	tests := []struct {
 		name   string
@@ -64,50 +43,50 @@ func TestFor(t *testing.T) {
 		exists *bool
 		want   Response
 	}{
-		{name: "rule 1", method: "POST", target: "/v2/a/blobs/" + sha256, label: labelSite,
+		{name: "rule 1", method: "POST", target: "/v2/a/blobs/" + sha256, label: plantest.LabelEast,
 			want: Response{Status: 405}},
-		{name: "rule 2", method: "GET", target: "/v2/%2e%2e/a/blobs/" + sha256, label: labelSite,
+		{name: "rule 2", method: "GET", target: "/v2/%2e%2e/a/blobs/" + sha256, label: plantest.LabelEast,
 			want: Response{Status: 404}},
-		{name: "rule 3", method: "GET", target: "/", label: labelSite,
+		{name: "rule 3", method: "GET", target: "/", label: plantest.LabelEast,
 			want: Response{Status: 307, Location: "https://example.com/info"}},
-		{name: "rule 4", method: "HEAD", target: "/privacy", label: labelUpstream,
+		{name: "rule 4", method: "HEAD", target: "/privacy", label: plantest.LabelOther,
 			want: Response{Status: 307, Location: "https://example.com/privacy"}},
-		{name: "rule 5", method: "GET", target: "/v2/", label: labelSite,
+		{name: "rule 5", method: "GET", target: "/v2/", label: plantest.LabelEast,
 			want: Response{Status: 200, Body: "{}", Headers: map[string]string{
 				"Docker-Distribution-Api-Version": "registry/2.0",
 				"Content-Type":                    "application/json",
 			}}},
-		{name: "rule 11", method: "GET", target: "/healthz", label: labelSite,
+		{name: "rule 11", method: "GET", target: "/healthz", label: plantest.LabelEast,
 			want: Response{Status: 200, Body: "ok\n", Headers: map[string]string{"Content-Type": "text/plain"}}},
-		{name: "rule 6", method: "GET", target: "/v2/a/b/manifests/" + sig + "?x=1", label: labelSite,
-			want: Response{Status: 307, Location: mainBase + "a/b/manifests/" + sig, Route: "r-signature"}},
-		{name: "rule 6 other upstream", method: "GET", target: "/v2/a/manifests/" + sig, label: labelUpstream,
-			want: Response{Status: 307, Location: otherBase + "a/manifests/" + sig, Route: "u-signature"}},
-		{name: "rule 7 tag, query dropped", method: "GET", target: "/v2/pause/manifests/3.9?x=1", label: labelSite,
-			want: Response{Status: 307, Location: mainBase + "pause/manifests/3.9", Route: "r-manifest"}},
-		{name: "rule 7 digest", method: "HEAD", target: "/v2/pause/manifests/" + sha512, label: labelUpstream,
-			want: Response{Status: 307, Location: otherBase + "pause/manifests/" + sha512, Route: "u-manifest"}},
-		{name: "rule 8 with query", method: "GET", target: "/v2/pause/tags/list?n=10&last=b", label: labelSite,
-			want: Response{Status: 307, Location: mainBase + "pause/tags/list?n=10&last=b", Route: "r-tags"}},
-		{name: "rule 8 without query", method: "GET", target: "/v2/pause/tags/list", label: labelUpstream,
-			want: Response{Status: 307, Location: otherBase + "pause/tags/list", Route: "u-tags"}},
-		{name: "rule 8 empty query", method: "GET", target: "/v2/pause/tags/list?", label: labelUpstream,
-			want: Response{Status: 307, Location: otherBase + "pause/tags/list", Route: "u-tags"}},
-		{name: "rule 9 with query", method: "GET", target: "/v2/pause/referrers/" + sha256 + "?artifactType=x", label: labelSite,
-			want: Response{Status: 307, Location: mainBase + "pause/referrers/" + sha256 + "?artifactType=x", Route: "r-referrers"}},
-		{name: "rule 9 without query", method: "GET", target: "/v2/pause/referrers/" + sha256, label: labelUpstream,
-			want: Response{Status: 307, Location: otherBase + "pause/referrers/" + sha256, Route: "u-referrers"}},
-		{name: "rule 10 upstream only", method: "GET", target: "/v2/pause/blobs/" + sha256, label: labelUpstream, check: true,
-			want: Response{Status: 307, Location: otherBase + "pause/blobs/" + sha256, Route: "u-blob"}},
-		{name: "rule 10 site unchecked", method: "GET", target: "/v2/pause/blobs/" + sha256, label: labelSite,
-			want: Response{Status: 307, Location: eastBlob, Site: "east", Route: "r-blob"}},
-		{name: "rule 10 site checked, present", method: "GET", target: "/v2/pause/blobs/" + sha256 + "?x=1", label: labelSite, check: true, exists: ptr(true),
-			want: Response{Status: 307, Location: eastBlob, Site: "east", Route: "r-blob"}},
-		{name: "rule 10 site checked, absent", method: "GET", target: "/v2/pause/blobs/" + sha256, label: labelSite, check: true, exists: ptr(false),
-			want: Response{Status: 307, Location: mainBase + "pause/blobs/" + sha256, Route: "r-blob"}},
-		{name: "rule 10 site with path", method: "HEAD", target: "/v2/a/b/blobs/" + sha512, label: labelPlain,
-			want: Response{Status: 307, Location: "https://plain.example/base/blobs/" + sha512 + "/data", Site: "plain", Route: "p-blob"}},
-		{name: "rule 11", method: "GET", target: "/v2/_catalog", label: labelSite,
+		{name: "rule 6", method: "GET", target: "/v2/a/b/manifests/" + sig + "?x=1", label: plantest.LabelEast,
+			want: Response{Status: 307, Location: mainBase + "a/b/manifests/" + sig, Route: "east-signature"}},
+		{name: "rule 6 other upstream", method: "GET", target: "/v2/a/manifests/" + sig, label: plantest.LabelOther,
+			want: Response{Status: 307, Location: otherBase + "a/manifests/" + sig, Route: "other-signature"}},
+		{name: "rule 7 tag, query dropped", method: "GET", target: "/v2/pause/manifests/3.9?x=1", label: plantest.LabelEast,
+			want: Response{Status: 307, Location: mainBase + "pause/manifests/3.9", Route: "east-manifest"}},
+		{name: "rule 7 digest", method: "HEAD", target: "/v2/pause/manifests/" + sha512, label: plantest.LabelOther,
+			want: Response{Status: 307, Location: otherBase + "pause/manifests/" + sha512, Route: "other-manifest"}},
+		{name: "rule 8 with query", method: "GET", target: "/v2/pause/tags/list?n=10&last=b", label: plantest.LabelEast,
+			want: Response{Status: 307, Location: mainBase + "pause/tags/list?n=10&last=b", Route: "east-tags"}},
+		{name: "rule 8 without query", method: "GET", target: "/v2/pause/tags/list", label: plantest.LabelOther,
+			want: Response{Status: 307, Location: otherBase + "pause/tags/list", Route: "other-tags"}},
+		{name: "rule 8 empty query", method: "GET", target: "/v2/pause/tags/list?", label: plantest.LabelOther,
+			want: Response{Status: 307, Location: otherBase + "pause/tags/list", Route: "other-tags"}},
+		{name: "rule 9 with query", method: "GET", target: "/v2/pause/referrers/" + sha256 + "?artifactType=x", label: plantest.LabelEast,
+			want: Response{Status: 307, Location: mainBase + "pause/referrers/" + sha256 + "?artifactType=x", Route: "east-referrers"}},
+		{name: "rule 9 without query", method: "GET", target: "/v2/pause/referrers/" + sha256, label: plantest.LabelOther,
+			want: Response{Status: 307, Location: otherBase + "pause/referrers/" + sha256, Route: "other-referrers"}},
+		{name: "rule 10 upstream only", method: "GET", target: "/v2/pause/blobs/" + sha256, label: plantest.LabelOther, check: true,
+			want: Response{Status: 307, Location: otherBase + "pause/blobs/" + sha256, Route: "other-blob"}},
+		{name: "rule 10 site unchecked", method: "GET", target: "/v2/pause/blobs/" + sha256, label: plantest.LabelEast,
+			want: Response{Status: 307, Location: eastBlob, Site: "east", Route: "east-blob"}},
+		{name: "rule 10 site checked, present", method: "GET", target: "/v2/pause/blobs/" + sha256 + "?x=1", label: plantest.LabelEast, check: true, exists: ptr(true),
+			want: Response{Status: 307, Location: eastBlob, Site: "east", Route: "east-blob"}},
+		{name: "rule 10 site checked, absent", method: "GET", target: "/v2/pause/blobs/" + sha256, label: plantest.LabelEast, check: true, exists: ptr(false),
+			want: Response{Status: 307, Location: mainBase + "pause/blobs/" + sha256, Route: "east-blob"}},
+		{name: "rule 10 site, sha512", method: "HEAD", target: "/v2/a/b/blobs/" + sha512, label: plantest.LabelEast,
+			want: Response{Status: 307, Location: "https://east.example/base/b/" + sha512 + "/data", Site: "east", Route: "east-blob"}},
+		{name: "rule 11", method: "GET", target: "/v2/_catalog", label: plantest.LabelEast,
 			want: Response{Status: 404}},
 	}
 	for _, tt := range tests {

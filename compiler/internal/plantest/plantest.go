@@ -1,9 +1,10 @@
-// Package plantest gives tests one small plan, and helps them build
-// others by hand.
+// Package plantest gives tests one small plan, a variant of it made for
+// renderers, and helps them change it.
 package plantest
 
 import (
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/regedge/regedge/compiler/plan"
@@ -16,6 +17,9 @@ const (
 	LabelEast    = 1 // blobs to site "east", checked; the rest upstream "main"
 	LabelOther   = 2 // everything upstream "other"
 )
+
+// EdgeHAProxy is the index of the haproxy target in Plan's Edges.
+const EdgeHAProxy = 1
 
 // Plan returns a small plan with every kind of setting: two upstreams, a
 // site at mirror whose blobs are checked, three labels over two adjacent
@@ -50,7 +54,7 @@ func Plan(mirror string) *plan.Plan {
 		V6: []plan.Interval{
 			{First: netip.MustParseAddr("2001:db8::"), Last: netip.MustParseAddr("2001:db8::ffff"), Label: LabelEast},
 		},
-		Feeds: []plan.Feed{{Name: "aws", Format: "aws", Cloud: "aws", URL: "https://example.com/aws.json", SyncToken: "1", Prefixes: 3}},
+		Feeds: []plan.Feed{{Name: "aws", Format: "aws", Cloud: "aws", URL: "https://example.com/aws.json", SyncToken: "1", Created: "2026-01-01-00-00-00", Prefixes: 3}},
 		Nginx: plan.Nginx{Listen: []string{"127.0.0.1:8080"}, WorkerProcesses: "1", StateDir: "/var/lib/regedge/nginx"},
 		Edges: []plan.Edge{
 			{Name: "fastly", Check: true},
@@ -59,6 +63,37 @@ func Plan(mirror string) *plan.Plan {
 			{Name: "worker", Check: true, ClientIP: plan.ClientIP{Header: "CF-Connecting-IP"}},
 		},
 	}
+}
+
+// Uneven returns Plan(mirror) with what a renderer must take apart or
+// convert: the site's blob path goes on after {digest}, the first IPv4
+// interval (10.0.0.1 to 10.0.0.6) is no single prefix, and the check's
+// timeout is no whole second, its negative TTL no whole minute and its
+// cache not tiny.
+func Uneven(mirror string) *plan.Plan {
+	p := Plan(mirror)
+	p.Sites[0].BlobPath = "/b/{digest}/data"
+	p.V4[0].First, p.V4[0].Last = netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("10.0.0.6")
+	p.Check = &plan.Check{
+		PositiveTTL: plan.Duration(time.Hour),
+		NegativeTTL: plan.Duration(90 * time.Second),
+		Timeout:     plan.Duration(1500 * time.Millisecond),
+		CacheSize:   20000,
+	}
+	return p
+}
+
+// AtTheEdges adds to p's tables an interval at each end of each address
+// family: the first /24 of IPv4 and /120 of IPv6 with label east, the last
+// with label other.
+func AtTheEdges(p *plan.Plan) {
+	iv := func(first, last string, label int) plan.Interval {
+		return plan.Interval{First: netip.MustParseAddr(first), Last: netip.MustParseAddr(last), Label: label}
+	}
+	p.V4 = slices.Concat([]plan.Interval{iv("0.0.0.0", "0.0.0.255", LabelEast)}, p.V4,
+		[]plan.Interval{iv("255.255.255.0", "255.255.255.255", LabelOther)})
+	p.V6 = slices.Concat([]plan.Interval{iv("::", "::ff", LabelEast)}, p.V6,
+		[]plan.Interval{iv("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ff00", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", LabelOther)})
 }
 
 // Actions returns one action per request kind in request.Kinds order,

@@ -7,119 +7,55 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/regedge/regedge/compiler/internal/plantest"
 	"github.com/regedge/regedge/compiler/plan"
-	"github.com/regedge/regedge/compiler/request"
 )
 
-// haproxyPlan routes blobs of label "east" to a site, signatures of every
-// label to their own upstream, and everything else to the main upstream.
-func haproxyPlan() *plan.Plan {
-	actions := func(site string) []plan.Action {
-		var a []plan.Action
-		for _, k := range request.Kinds {
-			act := plan.Action{Kind: k, Route: "r", Upstream: "main"}
-			switch k {
-			case request.KindBlob:
-				act.Site = site
-			case request.KindSignature:
-				if site != "" {
-					act.Upstream = "sigs"
-				}
-			}
-			a = append(a, act)
-		}
-		return a
-	}
-	return &plan.Plan{
-		Registry: plan.Registry{InfoURL: "https://example.com/info", PrivacyURL: "https://example.com/privacy"},
-		ClientIP: plan.ClientIP{Header: "X-Forwarded-For", TrustedHops: 2},
-		Upstreams: []plan.Upstream{
-			{Name: "main", Endpoint: "https://registry.example.com", Prefix: "images"},
-			{Name: "sigs", Endpoint: "https://sigs.example.com", Prefix: "signatures"},
-		},
-		Sites: []plan.Site{{Name: "east", URL: "https://east.example.com/m", BlobPath: "/b/{digest}/data"}},
-		Labels: []plan.Label{
-			{Name: "east", Actions: actions("east")},
-			{Name: "upstream-main", Actions: actions("")},
-		},
-		Default: 1,
-		V4: []plan.Interval{
-			{First: netip.MustParseAddr("10.0.0.1"), Last: netip.MustParseAddr("10.0.0.6"), Label: 0},
-		},
-		V6: []plan.Interval{
-			{First: netip.MustParseAddr("2001:db8::"), Last: netip.MustParseAddr("2001:db8::ffff"), Label: 0},
-		},
-		Edges: []plan.Edge{{Name: "haproxy", Check: true, ClientIP: plan.ClientIP{Header: "X-Forwarded-For", TrustedHops: 2},
-			Listen: []string{"8080", "127.0.0.1:8081", "[::]:8080"}}},
-	}
-}
-
-func renderHAProxy(t *testing.T, p *plan.Plan) map[string]string {
-	t.Helper()
-	files, err := HAProxy(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]string{}
-	for _, f := range files {
-		out[f.Path] = string(f.Data)
-	}
-	return out
-}
-
 func TestHAProxyConfig(t *testing.T) {
-	p := haproxyPlan()
-	p.Check = &plan.Check{PositiveTTL: plan.Duration(3600e9), NegativeTTL: plan.Duration(90e9), Timeout: plan.Duration(1500e6), CacheSize: 20000}
-	cfg := renderHAProxy(t, p)["haproxy/haproxy.cfg"]
-	for _, want := range []string{
+	p := testPlan()
+	p.Edges[plantest.EdgeHAProxy].Listen = []string{"8080", "127.0.0.1:8081", "[::]:8080"}
+	cfg := rendered(t, HAProxy, p)["haproxy/haproxy.cfg"]
+	wantSnippets(t, "haproxy.cfg", cfg,
 		"    bind '0.0.0.0:8080'\n    bind '127.0.0.1:8081'\n    bind '[::]:8080' v6only\n",
 		"http-request return status 404 if { var(txn.regedge_path) -m reg '\\x25|//|/\\.\\.?(?:/|$)' }",
 		"http-request return status 404 if { var(txn.regedge_path),length gt 405 }",
 		"http-request redirect location 'https://example.com/info' code 307 if { var(txn.regedge_path) -m str / }",
 		"http-request return status 404 if { var(txn.regedge_kind) -m str tags referrers } { var(txn.regedge_query),length gt 1024 }",
-		"http-request set-var-fmt(txn.regedge_xff) %[req.fhdr('X-Forwarded-For',-3)],%[req.fhdr('X-Forwarded-For',-2)],%[req.fhdr('X-Forwarded-For',-1)]\n",
+		"http-request set-var-fmt(txn.regedge_xff) %[req.fhdr('X-Forwarded-For',-2)],%[req.fhdr('X-Forwarded-For',-1)]\n",
 		`http-request set-var(txn.regedge_client) 'var(txn.regedge_xff),regsub("^(?:(?:.*,)?[[:blank:]]*(`,
-		`)[[:blank:]]*(?:,[^,]*){2}|.*)$","\1")'`,
-		"http-request set-var(txn.regedge_label) var(txn.regedge_client),map_ip(labels.map,'upstream-main')\n",
-		"http-request set-var(txn.regedge_label) str('upstream-main') unless { var(txn.regedge_label) -m found }\n",
+		`)[[:blank:]]*(?:,[^,]*){1}|.*)$","\1")'`,
+		"http-request set-var(txn.regedge_label) var(txn.regedge_client),map_ip(labels.map,'default')\n",
+		"http-request set-var(txn.regedge_label) str('default') unless { var(txn.regedge_label) -m found }\n",
 		// Signatures: the default label's upstream, and the one label
 		// that differs.
-		"http-request set-var-fmt(txn.regedge_upstream) 'https://registry.example.com/v2/images' if { var(txn.regedge_kind) -m str signature }\n" +
-			"    http-request set-var-fmt(txn.regedge_upstream) 'https://sigs.example.com/v2/signatures' if { var(txn.regedge_kind) -m str signature } { var(txn.regedge_label) -m str 'east' }\n" +
-			"    http-request set-var-fmt(txn.regedge_upstream) 'https://registry.example.com/v2/images' if { var(txn.regedge_kind) -m str tags }\n",
+		"http-request set-var-fmt(txn.regedge_upstream) 'https://main.example/v2/proj/images' if { var(txn.regedge_kind) -m str signature }\n"+
+			"    http-request set-var-fmt(txn.regedge_upstream) 'http://other.example:5000/v2/mirror' if { var(txn.regedge_kind) -m str signature } { var(txn.regedge_label) -m str 'other' }\n"+
+			"    http-request set-var-fmt(txn.regedge_upstream) 'https://main.example/v2/proj/images' if { var(txn.regedge_kind) -m str tags }\n",
 		"http-request set-var-fmt(txn.regedge_mirror) 'https://east.example.com/m/b/'%[var(txn.regedge_ref)]'/data' if { var(txn.regedge_label) -m str 'east' }\n",
 		"    lua-load regedge.lua\n",
 		"    httpclient.ssl.ca-file '/etc/ssl/certs/ca-certificates.crt'\n",
-		"http-request lua.regedge_exists if { var(txn.regedge_mirror) -m found }\n" +
-			"    http-request redirect location %[var(txn.regedge_mirror)] code 307 if { var(txn.regedge_present) -m int 1 }\n" +
-			"    http-request redirect location %[var(txn.regedge_upstream)]/%[var(txn.regedge_repo)]/blobs/%[var(txn.regedge_ref)] code 307\n",
-	} {
-		if !strings.Contains(cfg, want) {
-			t.Errorf("haproxy.cfg lacks:\n%s", want)
+		"http-request lua.regedge_exists if { var(txn.regedge_mirror) -m found }\n"+
+			"    http-request redirect location %[var(txn.regedge_mirror)] code 307 if { var(txn.regedge_present) -m int 1 }\n"+
+			"    http-request redirect location %[var(txn.regedge_upstream)]/%[var(txn.regedge_repo)]/blobs/%[var(txn.regedge_ref)] code 307\n")
+	// Only label east has a site: no mirror line for another.
+	for _, line := range strings.Split(cfg, "\n") {
+		if strings.Contains(line, "set-var-fmt(txn.regedge_mirror)") && !strings.HasSuffix(line, "-m str 'east' }") {
+			t.Errorf("haproxy.cfg routes a label without a site to a mirror: %s", line)
 		}
-	}
-	// The upstream-main label has no site: no mirror line for it.
-	if strings.Contains(cfg, "-m str 'upstream-main' }") {
-		t.Error("haproxy.cfg routes a label without a site to a mirror")
 	}
 }
 
 func TestHAProxyPeerWithoutCheck(t *testing.T) {
-	p := haproxyPlan()
-	p.Edges[0] = plan.Edge{Name: "haproxy", Listen: []string{"127.0.0.1:8080"}}
-	files := renderHAProxy(t, p.For("haproxy"))
+	p := testPlan()
+	p.Edges[plantest.EdgeHAProxy] = plan.Edge{Name: "haproxy", Listen: []string{"127.0.0.1:8080"}}
+	files := rendered(t, HAProxy, p.For("haproxy"))
 	cfg := files["haproxy/haproxy.cfg"]
 	if _, ok := files["haproxy/regedge.lua"]; ok {
 		t.Error("a target without the check renders regedge.lua")
 	}
-	for _, want := range []string{
-		"http-request set-var(txn.regedge_label) src,map_ip(labels.map,'upstream-main')\n",
-		"http-request redirect location %[var(txn.regedge_mirror)] code 307 if { var(txn.regedge_mirror) -m found }\n",
-	} {
-		if !strings.Contains(cfg, want) {
-			t.Errorf("haproxy.cfg lacks:\n%s", want)
-		}
-	}
+	wantSnippets(t, "haproxy.cfg", cfg,
+		"http-request set-var(txn.regedge_label) src,map_ip(labels.map,'default')\n",
+		"http-request redirect location %[var(txn.regedge_mirror)] code 307 if { var(txn.regedge_mirror) -m found }\n")
 	for _, unwanted := range []string{"lua", "httpclient", "req.fhdr", "regedge_present"} {
 		if strings.Contains(cfg, unwanted) {
 			t.Errorf("haproxy.cfg holds %q", unwanted)
@@ -128,32 +64,24 @@ func TestHAProxyPeerWithoutCheck(t *testing.T) {
 }
 
 func TestHAProxyLua(t *testing.T) {
-	p := haproxyPlan()
-	p.Check = &plan.Check{PositiveTTL: plan.Duration(3600e9), NegativeTTL: plan.Duration(90e9), Timeout: plan.Duration(1500e6), CacheSize: 20000}
-	lua := renderHAProxy(t, p)["haproxy/regedge.lua"]
-	for _, want := range []string{
+	wantSnippets(t, "regedge.lua", rendered(t, HAProxy, testPlan())["haproxy/regedge.lua"],
 		"local timeout_ms = 1500\n",
 		"local positive_ms = 3600000\n",
 		"local negative_ms = 90000\n",
 		"local cache_size = 20000\n",
-		`core.register_action("regedge_exists", {"http-req"}, function(txn)`,
-	} {
-		if !strings.Contains(lua, want) {
-			t.Errorf("regedge.lua lacks %q", want)
-		}
-	}
+		`core.register_action("regedge_exists", {"http-req"}, function(txn)`)
 }
 
 // TestHAProxyMap checks the map's entries: prefixes of the plan's
 // intervals, no IPv4-mapped addresses, and the default label wherever
 // HAProxy would otherwise read an IPv6 address as IPv4.
 func TestHAProxyMap(t *testing.T) {
-	p := haproxyPlan()
+	p := testPlan()
 	p.V6 = []plan.Interval{
 		// Straddles ::/96 and ::ffff:0:0/96.
-		{First: netip.MustParseAddr("::1:0:0"), Last: netip.MustParseAddr("::ffff:0.0.0.3"), Label: 0},
+		{First: netip.MustParseAddr("::1:0:0"), Last: netip.MustParseAddr("::ffff:0.0.0.3"), Label: plantest.LabelEast},
 		// Inside 6to4's 2002::/16.
-		{First: netip.MustParseAddr("2002:a00::"), Last: netip.MustParseAddr("2002:aff:ffff:ffff:ffff:ffff:ffff:ffff"), Label: 0},
+		{First: netip.MustParseAddr("2002:a00::"), Last: netip.MustParseAddr("2002:aff:ffff:ffff:ffff:ffff:ffff:ffff"), Label: plantest.LabelEast},
 	}
 	files, err := HAProxy(p)
 	if err != nil {
@@ -161,14 +89,15 @@ func TestHAProxyMap(t *testing.T) {
 	}
 	got := string(files[1].Data)
 	want := `# Generated by regedge devel from a policy,
-# with the feed snapshots .
+# with the feed snapshots aws 1.
 # Do not edit: change the policy or its feeds and run regedge build.
-# 44 prefixes for map_ip; addresses not listed get the default label.
+# 45 prefixes for map_ip; addresses not listed get the default label.
 10.0.0.1/32 east
 10.0.0.2/31 east
 10.0.0.4/31 east
 10.0.0.6/32 east
-::/96 upstream-main
+10.0.1.0/24 other
+::/96 default
 ::1:0:0/96 east
 ::2:0:0/95 east
 ::4:0:0/94 east
@@ -199,15 +128,15 @@ func TestHAProxyMap(t *testing.T) {
 ::fff8:0:0/94 east
 ::fffc:0:0/95 east
 ::fffe:0:0/96 east
-2002::/21 upstream-main
-2002:800::/23 upstream-main
+2002::/21 default
+2002:800::/23 default
 2002:a00::/24 east
-2002:b00::/24 upstream-main
-2002:c00::/22 upstream-main
-2002:1000::/20 upstream-main
-2002:2000::/19 upstream-main
-2002:4000::/18 upstream-main
-2002:8000::/17 upstream-main
+2002:b00::/24 default
+2002:c00::/22 default
+2002:1000::/20 default
+2002:2000::/19 default
+2002:4000::/18 default
+2002:8000::/17 default
 `
 	if got != want {
 		t.Errorf("labels.map:\n%s\nwant:\n%s", got, want)
@@ -224,10 +153,10 @@ func TestHAProxyRefusesHostileValues(t *testing.T) {
 		"log-format in URL": func(p *plan.Plan) { p.Upstreams[0].Endpoint = "https://example.com/%[env(HOME)]" },
 		"newline in a site": func(p *plan.Plan) { p.Sites[0].URL = "https://east.example.com\n    lua-load x.lua" },
 		"header":            func(p *plan.Plan) { p.ClientIP.Header = "X-A,1),str(1" },
-		"label":             func(p *plan.Plan) { p.Labels[0].Name = "east\n0.0.0.0/0 east" },
-		"listen":            func(p *plan.Plan) { p.Edges[0].Listen = []string{"127.0.0.1:80 ssl crt /x"} },
+		"label":             func(p *plan.Plan) { p.Labels[plantest.LabelEast].Name = "east\n0.0.0.0/0 east" },
+		"listen":            func(p *plan.Plan) { p.Edges[plantest.EdgeHAProxy].Listen = []string{"127.0.0.1:80 ssl crt /x"} },
 	} {
-		p := haproxyPlan()
+		p := testPlan()
 		spoil(p)
 		if files, err := HAProxy(p); err == nil {
 			t.Errorf("%s: rendered without error:\n%s", name, files[0].Data)

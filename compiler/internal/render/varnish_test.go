@@ -8,7 +8,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/regedge/regedge/compiler/plan"
 	"github.com/regedge/regedge/compiler/request"
@@ -35,24 +34,15 @@ func setBlobSite(p *plan.Plan, label int, site string) {
 	}
 }
 
-func wantSnippets(t *testing.T, vcl string, snippets ...string) {
-	t.Helper()
-	for _, s := range snippets {
-		if !strings.Contains(vcl, s) {
-			t.Errorf("regedge.vcl lacks:\n%s", s)
-		}
-	}
-}
-
 func TestVarnishACLSplitsIntervalsIntoPrefixes(t *testing.T) {
 	files, err := Varnish(testPlan())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if files[0].Entries != 5 {
-		t.Errorf("Entries = %d; want 5", files[0].Entries)
+	if files[0].Entries != 6 {
+		t.Errorf("Entries = %d; want 6", files[0].Entries)
 	}
-	wantSnippets(t, string(files[0].Data), `# Label "east".
+	wantSnippets(t, "regedge.vcl", string(files[0].Data), `# Label "east".
 acl regedge_label_1 +table {
     "10.0.0.1"/32;
     "10.0.0.2"/31;
@@ -68,19 +58,21 @@ acl regedge_label_1 +table {
 
 func TestVarnishClientFromForwardedFor(t *testing.T) {
 	vcl := renderVarnish(t, testPlan())
-	wantSnippets(t, vcl,
-		// varnishd's own entry comes off, then the entry two places from the right.
+	wantSnippets(t, "regedge.vcl", vcl,
+		// varnishd's own entry comes off, then the entry one place from the right.
 		`if (req.http.X-Forwarded-For ~ ",") {
         set req.http.X-Regedge-List = regsub(req.http.X-Forwarded-For, ",[^,]*$", "");
     }`,
-		`if (req.http.X-Regedge-List ~ "^(?:.*,)?[[:blank:]]*([0-9A-Fa-f:.]+)[[:blank:]]*(?:,[^,]*){2}$") {`,
+		`if (req.http.X-Regedge-List ~ "^(?:.*,)?[[:blank:]]*([0-9A-Fa-f:.]+)[[:blank:]]*(?:,[^,]*){1}$") {`,
 		`std.ip(req.http.X-Regedge-Client, "0.0.0.0", false) != std.ip(req.http.X-Regedge-Client, "::", false)`,
 		`    if (!req.http.X-Regedge-Client) {
-        set req.http.X-Regedge-Label = "upstream-main";
+        set req.http.X-Regedge-Label = "default";
     } elsif (std.ip(req.http.X-Regedge-Client, "0.0.0.0", false) ~ regedge_label_1) {
         set req.http.X-Regedge-Label = "east";
+    } elsif (std.ip(req.http.X-Regedge-Client, "0.0.0.0", false) ~ regedge_label_2) {
+        set req.http.X-Regedge-Label = "other";
     } else {
-        set req.http.X-Regedge-Label = "upstream-main";
+        set req.http.X-Regedge-Label = "default";
     }`)
 }
 
@@ -88,14 +80,14 @@ func TestVarnishClientFromOtherHeaderOrPeer(t *testing.T) {
 	p := testPlan()
 	p.ClientIP = plan.ClientIP{Header: "CF-Connecting-IP"}
 	vcl := renderVarnish(t, p)
-	wantSnippets(t, vcl, `set req.http.X-Regedge-List = req.http.CF-Connecting-IP;`, `(?:,[^,]*){0}$"`)
+	wantSnippets(t, "regedge.vcl", vcl, `set req.http.X-Regedge-List = req.http.CF-Connecting-IP;`, `(?:,[^,]*){0}$"`)
 	if strings.Contains(vcl, "regsub(req.http.X-Forwarded-For") {
 		t.Error("regedge.vcl edits X-Forwarded-For though the client is in CF-Connecting-IP")
 	}
 
 	p.ClientIP = plan.ClientIP{}
 	vcl = renderVarnish(t, p)
-	wantSnippets(t, vcl, `set req.http.X-Regedge-Client = client.ip;`)
+	wantSnippets(t, "regedge.vcl", vcl, `set req.http.X-Regedge-Client = client.ip;`)
 	if strings.Contains(vcl, "req.http.X-Regedge-List =") {
 		t.Error("regedge.vcl reads a header though the client is the peer")
 	}
@@ -119,8 +111,10 @@ func TestVarnishAddrRegex(t *testing.T) {
 }
 
 func TestVarnishWithoutCheck(t *testing.T) {
-	vcl := renderVarnish(t, testPlan())
-	wantSnippets(t, vcl,
+	p := testPlan()
+	p.Check = nil
+	vcl := renderVarnish(t, p)
+	wantSnippets(t, "regedge.vcl", vcl,
 		`    if (req.http.X-Regedge-Site == "east") {
         set req.http.X-Regedge-Location = "https://east.example.com/m/b/" + req.http.X-Regedge-Ref + "/data";
     }`,
@@ -138,17 +132,11 @@ func TestVarnishWithoutCheck(t *testing.T) {
 
 func TestVarnishCheck(t *testing.T) {
 	p := testPlan()
-	p.Check = &plan.Check{
-		PositiveTTL: plan.Duration(time.Hour),
-		NegativeTTL: plan.Duration(10 * time.Minute),
-		Timeout:     plan.Duration(1500 * time.Millisecond),
-		CacheSize:   100000,
-	}
 	p.Sites = append(p.Sites, plan.Site{Name: "west", URL: "http://[::1]:8081/w", BlobPath: "/{digest}"})
 	setBlobSite(p, 0, "west")
 	vcl := renderVarnish(t, p)
-	wantSnippets(t, vcl,
-		`-s malloc,196m`,
+	wantSnippets(t, "regedge.vcl", vcl,
+		`-s malloc,40m`,
 		`# "https://east.example.com:443"
 backend regedge_mirror_0 {
     .path = "/run/regedge/tls/east.sock";
@@ -171,7 +159,7 @@ backend regedge_mirror_1 {
 		`        return (hash);`,
 		`    hash_data(req.http.X-Regedge-Location);`,
 		`    set bereq.method = "HEAD";`,
-		`#   varnishd -F -n /var/lib/varnish/regedge -a :80 -a regedge_check=/var/lib/varnish/regedge/regedge-check.sock -f /absolute/path/to/regedge.vcl -s malloc,196m`,
+		`#   varnishd -F -n /var/lib/varnish/regedge -a :80 -a regedge_check=/var/lib/varnish/regedge/regedge-check.sock -f /absolute/path/to/regedge.vcl -s malloc,40m`,
 		`backend regedge_check {
     .path = "/proc/self/cwd/regedge-check.sock";
     .connect_timeout = 1500ms;
@@ -214,7 +202,7 @@ backend regedge_mirror_1 {
     if (beresp.http.X-Regedge-Check == "present") {
         set beresp.ttl = 3600s;
     } elsif (beresp.http.X-Regedge-Check == "absent") {
-        set beresp.ttl = 600s;
+        set beresp.ttl = 90s;
     } else {
         return (error(503, "No answer"));
     }`,
@@ -232,7 +220,7 @@ backend regedge_mirror_1 {
 
 func TestVarnishRoutes(t *testing.T) {
 	vcl := renderVarnish(t, testPlan())
-	wantSnippets(t, vcl,
+	wantSnippets(t, "regedge.vcl", vcl,
 		`    if (req.method != "GET" && req.method != "HEAD") {
         return (synth(405));
     }`,
@@ -252,7 +240,10 @@ func TestVarnishRoutes(t *testing.T) {
         return (synth(404));
     }`,
 		`sub regedge_blob_upstream {
-    set req.http.X-Regedge-Upstream = "https://registry.example.com/v2/images";
+    set req.http.X-Regedge-Upstream = "https://main.example/v2/proj/images";
+    if (req.http.X-Regedge-Label == "other") {
+        set req.http.X-Regedge-Upstream = "http://other.example:5000/v2/mirror";
+    }
 }`,
 		`sub regedge_blob_site {
     set req.http.X-Regedge-Site = "";
@@ -274,7 +265,6 @@ func TestVarnishRefusesHostileValues(t *testing.T) {
 		"client header": func(p *plan.Plan) { p.ClientIP.Header = "X-Client; unset req.http.a" },
 		"label":         func(p *plan.Plan) { p.Labels[1].Name = `east" + "x` },
 		"site name": func(p *plan.Plan) {
-			p.Check = &plan.Check{}
 			p.Sites[0].Name = "../../etc/x"
 			setBlobSite(p, 1, p.Sites[0].Name)
 		},
@@ -309,8 +299,9 @@ func TestVarnishCompiles(t *testing.T) {
 			t.Skip("varnishd is not installed")
 		}
 	}
+	noCheck := testPlan()
+	noCheck.Check = nil
 	check := testPlan()
-	check.Check = &plan.Check{PositiveTTL: plan.Duration(time.Hour), NegativeTTL: plan.Duration(time.Minute), Timeout: plan.Duration(time.Second)}
 	check.Sites = append(check.Sites, plan.Site{Name: "west", URL: "http://[::1]:8081", BlobPath: "/{digest}"})
 	setBlobSite(check, 0, "west")
 	peer := testPlan()
@@ -319,7 +310,7 @@ func TestVarnishCompiles(t *testing.T) {
 	setBlobSite(noSites, 1, "")
 	noSites.Sites = nil
 	noSites.Check = check.Check
-	for name, p := range map[string]*plan.Plan{"forwarded-for": testPlan(), "check": check, "peer": peer, "no sites": noSites} {
+	for name, p := range map[string]*plan.Plan{"forwarded-for": noCheck, "check": check, "peer": peer, "no sites": noSites} {
 		dir := t.TempDir()
 		path := filepath.Join(dir, "regedge.vcl")
 		if err := os.WriteFile(path, []byte(renderVarnish(t, p)), 0o666); err != nil {

@@ -27,6 +27,7 @@ func Commands() map[string]func(ts *testscript.TestScript, neg bool, args []stri
 	return map[string]func(*testscript.TestScript, bool, []string){
 		"blob":        cmdBlob,
 		"cranepull":   cmdCranePull,
+		"edit":        cmdEdit,
 		"faultmirror": cmdFaultMirror,
 		"freeport":    cmdFreeport,
 		"httpget":     cmdHTTPGet,

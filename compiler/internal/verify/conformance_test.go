@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/regedge/regedge/compiler/internal/target"
+	"github.com/regedge/regedge/compiler/internal/plantest"
 	"github.com/regedge/regedge/compiler/proxy"
 )
 
@@ -28,7 +29,7 @@ func startServe(t *testing.T, h *proxy.Handler) string {
 }
 
 func TestCorpusSize(t *testing.T) {
-	p := tinyPlan("http://mirror.invalid")
+	p := plantest.Plan("http://mirror.invalid")
 	cases := corpus(p, blob, corpusClient(p))
 	if len(cases) < 500 {
 		t.Errorf("the corpus holds %d requests, want at least 500", len(cases))
@@ -45,11 +46,11 @@ func TestCorpusSize(t *testing.T) {
 // TestCorpusClient: the corpus's client is routed to a site, so that its
 // blob requests reach the existence check.
 func TestCorpusClient(t *testing.T) {
-	p := tinyPlan("http://mirror.invalid")
-	if got := corpusClient(p); p.Lookup(got) != labelEast {
+	p := plantest.Plan("http://mirror.invalid")
+	if got := corpusClient(p); p.Lookup(got) != plantest.LabelEast {
 		t.Errorf("corpusClient = %v, label %d; want an address of label east", got, p.Lookup(got))
 	}
-	p.Labels[labelEast].Actions = p.Labels[labelDefault].Actions
+	p.Labels[plantest.LabelEast].Actions = p.Labels[plantest.LabelDefault].Actions
 	if got, want := corpusClient(p), netip.MustParseAddr("192.0.2.1"); got != want {
 		t.Errorf("without a site, corpusClient = %v, want %v", got, want)
 	}
@@ -70,7 +71,7 @@ func TestRefusalsAreClientErrors(t *testing.T) {
 // the rules allow.
 func TestCorpusAgainstServe(t *testing.T) {
 	mirror := newMirror(t)
-	p := tinyPlan(mirror.URL)
+	p := plantest.Plan(mirror.URL)
 	cfg := Config{Plan: p, Endpoint: startServe(t, proxy.New(p)), Blob: blob, Concurrency: 4, Target: targetProxy}
 	n, mismatches := runCorpus(context.Background(), cfg, newMirrorState())
 	for _, m := range mismatches {
@@ -86,7 +87,7 @@ func TestCorpusAgainstServe(t *testing.T) {
 // on long paths is caught on each count.
 func TestCorpusCatchesDivergence(t *testing.T) {
 	mirror := newMirror(t)
-	p := tinyPlan(mirror.URL)
+	p := plantest.Plan(mirror.URL)
 	good := proxy.New(p)
 	bad := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		path, query, _ := strings.Cut(r.RequestURI, "?")

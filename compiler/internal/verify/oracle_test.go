@@ -5,6 +5,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/regedge/regedge/compiler/internal/plantest"
 	"github.com/regedge/regedge/compiler/plan"
 )
 
@@ -69,9 +70,9 @@ func TestCheckTableCorrupted(t *testing.T) {
 // TestCheckTableTiny builds a plan by hand with a trace: one /24 for east
 // and, inside it, a /25 for other.
 func TestCheckTableTiny(t *testing.T) {
-	p := tinyPlan("")
-	p.Labels[labelEast].Classes = []string{"aws:us-east-1"}
-	p.Labels[labelOther].Classes = []string{"aws:us-west-2"}
+	p := plantest.Plan("")
+	p.Labels[plantest.LabelEast].Classes = []string{"aws:us-east-1"}
+	p.Labels[plantest.LabelOther].Classes = []string{"aws:us-west-2"}
 	p.Trace = &plan.Trace{
 		Classes: []plan.Class{{Cloud: "aws", Region: "us-east-1"}, {Cloud: "aws", Region: "us-west-2"}},
 		Entries: []plan.Entry{
@@ -81,8 +82,8 @@ func TestCheckTableTiny(t *testing.T) {
 	}
 	// The table that agrees with the trace.
 	p.V4 = []plan.Interval{
-		{First: netip.MustParseAddr("10.0.0.0"), Last: netip.MustParseAddr("10.0.0.127"), Label: labelEast},
-		{First: netip.MustParseAddr("10.0.0.128"), Last: netip.MustParseAddr("10.0.0.255"), Label: labelOther},
+		{First: netip.MustParseAddr("10.0.0.0"), Last: netip.MustParseAddr("10.0.0.127"), Label: plantest.LabelEast},
+		{First: netip.MustParseAddr("10.0.0.128"), Last: netip.MustParseAddr("10.0.0.255"), Label: plantest.LabelOther},
 	}
 	p.V6 = nil
 	if ms := CheckTable(p); len(ms) != 0 {
@@ -108,9 +109,9 @@ func TestCheckTableTiny(t *testing.T) {
 // equal), and CheckTable must accept that. cidranger keeps one entry per
 // network, so every entry for the prefix must reach the oracle.
 func TestCheckTableSamePrefixInTwoFeeds(t *testing.T) {
-	p := tinyPlan("")
-	p.Labels[labelEast].Classes = []string{"aws:us-east-1"}
-	p.Labels[labelOther].Classes = []string{"gcp:us-central1"}
+	p := plantest.Plan("")
+	p.Labels[plantest.LabelEast].Classes = []string{"aws:us-east-1"}
+	p.Labels[plantest.LabelOther].Classes = []string{"gcp:us-central1"}
 	p.Trace = &plan.Trace{
 		Classes: []plan.Class{{Cloud: "aws", Region: "us-east-1"}, {Cloud: "gcp", Region: "us-central1"}},
 		Entries: []plan.Entry{
@@ -118,7 +119,7 @@ func TestCheckTableSamePrefixInTwoFeeds(t *testing.T) {
 			{Prefix: netip.MustParsePrefix("10.0.0.0/24"), Feed: "gcp", Class: 1},
 		},
 	}
-	p.V4 = []plan.Interval{{First: netip.MustParseAddr("10.0.0.0"), Last: netip.MustParseAddr("10.0.0.255"), Label: labelEast}}
+	p.V4 = []plan.Interval{{First: netip.MustParseAddr("10.0.0.0"), Last: netip.MustParseAddr("10.0.0.255"), Label: plantest.LabelEast}}
 	p.V6 = nil
 	if ms := CheckTable(p); len(ms) != 0 {
 		t.Errorf("CheckTable = %+v, want none (aws, declared first, wins 10.0.0.0/24)", ms)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/regedge/regedge/compiler/internal/plantest"
 	"github.com/regedge/regedge/compiler/proxy"
 )
 
@@ -82,7 +83,7 @@ func TestParseEndpoint(t *testing.T) {
 }
 
 func TestCheckHealth(t *testing.T) {
-	p := tinyPlan("http://mirror.invalid")
+	p := plantest.Plan("http://mirror.invalid")
 	if err := CheckHealth(context.Background(), p, startTarget(t, proxy.New(p))+"/"); err != nil {
 		t.Errorf("the proxy: %v", err)
 	}

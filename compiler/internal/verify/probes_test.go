@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/regedge/regedge/compiler/internal/answer"
 	"github.com/regedge/regedge/compiler/internal/compile"
@@ -25,49 +24,9 @@ var blob = "sha256:" + strings.Repeat("0123456789abcdef", 4)
 // wantAbsent is absentDigest written out, so a change to it shows here.
 const wantAbsent = "sha256:6e0ea4cddb025f6508af0f7c20da9b85da558cb26baec3b54237eb5b7d9f1643"
 
-// Labels of tinyPlan.
-const (
-	labelDefault = 0
-	labelEast    = 1
-	labelOther   = 2
-)
-
-// tinyPlan has two adjacent IPv4 intervals and one IPv6 interval; blobs of
-// label "east" go to the site at mirrorURL, checked.
-func tinyPlan(mirrorURL string) *plan.Plan {
-	return &plan.Plan{
-		Registry: plan.Registry{InfoURL: "https://example.com/info", PrivacyURL: "https://example.com/privacy"},
-		ClientIP: plan.ClientIP{Header: "X-Forwarded-For", TrustedHops: 1},
-		Upstreams: []plan.Upstream{
-			{Name: "main", Endpoint: "https://main.example", Prefix: "proj/images"},
-			{Name: "other", Endpoint: "http://other.example:5000", Prefix: "mirror"},
-		},
-		Sites: []plan.Site{{Name: "east", URL: mirrorURL, BlobPath: "/containers/images/{digest}"}},
-		Check: &plan.Check{
-			PositiveTTL: plan.Duration(time.Hour),
-			NegativeTTL: plan.Duration(time.Minute),
-			Timeout:     plan.Duration(5 * time.Second),
-			CacheSize:   100,
-		},
-		Labels: []plan.Label{
-			{Name: "default", Actions: plantest.Actions("default", "main", "")},
-			{Name: "east", Actions: plantest.Actions("east", "main", "east")},
-			{Name: "other", Actions: plantest.Actions("other", "other", "")},
-		},
-		Default: labelDefault,
-		V4: []plan.Interval{
-			{First: netip.MustParseAddr("10.0.0.0"), Last: netip.MustParseAddr("10.0.0.255"), Label: labelEast},
-			{First: netip.MustParseAddr("10.0.1.0"), Last: netip.MustParseAddr("10.0.1.255"), Label: labelOther},
-		},
-		V6: []plan.Interval{
-			{First: netip.MustParseAddr("2001:db8::"), Last: netip.MustParseAddr("2001:db8::ffff"), Label: labelEast},
-		},
-	}
-}
-
-// tinyAddresses is addresses(tinyPlan, 0): sorted, IPv4 before IPv6, each
-// once.
-var tinyAddresses = []string{
+// planAddresses is addresses(plantest.Plan, 0): sorted, IPv4 before
+// IPv6, each once.
+var planAddresses = []string{
 	"9.255.255.255", // before the first interval
 	"10.0.0.0",
 	"10.0.0.127",
@@ -94,9 +53,9 @@ func TestAbsentDigest(t *testing.T) {
 }
 
 func TestAddresses(t *testing.T) {
-	got := addresses(tinyPlan(""), 0)
+	got := addresses(plantest.Plan(""), 0)
 	var want []netip.Addr
-	for _, s := range tinyAddresses {
+	for _, s := range planAddresses {
 		want = append(want, netip.MustParseAddr(s))
 	}
 	if !slices.Equal(got, want) {
@@ -105,25 +64,21 @@ func TestAddresses(t *testing.T) {
 }
 
 func TestAddressesAtTheEdges(t *testing.T) {
-	p := tinyPlan("")
-	p.V4 = []plan.Interval{
-		{First: netip.MustParseAddr("0.0.0.0"), Last: netip.MustParseAddr("0.255.255.255"), Label: labelEast},
-		{First: netip.MustParseAddr("255.255.255.0"), Last: netip.MustParseAddr("255.255.255.255"), Label: labelOther},
-	}
-	p.V6 = []plan.Interval{
-		{First: netip.MustParseAddr("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ff00"), Last: netip.MustParseAddr("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"), Label: labelEast},
-	}
+	p := plantest.Plan("")
+	p.V4, p.V6 = nil, nil
+	plantest.AtTheEdges(p)
 	got := addresses(p, 0)
 	var gotStr []string
 	for _, a := range got {
 		gotStr = append(gotStr, a.String())
 	}
-	// No address before 0.0.0.0 nor after the highest address of a family.
+	// No address before the lowest nor after the highest address of a family.
 	want := []string{
-		"0.0.0.0", "0.127.255.255", "0.255.255.255", "1.0.0.0",
+		"0.0.0.0", "0.0.0.127", "0.0.0.255", "0.0.1.0",
 		"192.0.2.1",
 		"255.255.254.255", "255.255.255.0", "255.255.255.127", "255.255.255.255",
-		"::ffff:0.127.255.255", "::ffff:255.255.255.127",
+		"::", "::7f", "::ff", "::100",
+		"::ffff:0.0.0.127", "::ffff:255.255.255.127",
 		"2001:db8::1",
 		"ffff:ffff:ffff:ffff:ffff:ffff:ffff:feff", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ff00",
 		"ffff:ffff:ffff:ffff:ffff:ffff:ffff:ff7f", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
@@ -134,7 +89,7 @@ func TestAddressesAtTheEdges(t *testing.T) {
 }
 
 func TestAddressesEmptyPlan(t *testing.T) {
-	p := tinyPlan("")
+	p := plantest.Plan("")
 	p.V4, p.V6 = nil, nil
 	got := addresses(p, 0)
 	want := []netip.Addr{netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("2001:db8::1")}
@@ -224,7 +179,7 @@ func TestHeader(t *testing.T) {
 		{plan.ClientIP{Header: "X-Real-Client", TrustedHops: 2}, "10.0.0.5, 127.0.0.1, 127.0.0.1"},
 	}
 	for _, tt := range tests {
-		p := tinyPlan("")
+		p := plantest.Plan("")
 		p.ClientIP = tt.rule
 		h := header(p, client)
 		if tt.want == "" {
@@ -237,7 +192,7 @@ func TestHeader(t *testing.T) {
 			t.Errorf("header(%+v) = %v, want %s: %q", tt.rule, h, tt.rule.Header, tt.want)
 		}
 	}
-	p := tinyPlan("")
+	p := plantest.Plan("")
 	p.ClientIP.TrustedHops = 0
 	if got := header(p, netip.MustParseAddr("2001:db8::5"))["X-Forwarded-For"]; !slices.Equal(got, []string{"2001:db8::5"}) {
 		t.Errorf("IPv6 header = %q", got)
@@ -245,13 +200,13 @@ func TestHeader(t *testing.T) {
 }
 
 func TestProbes(t *testing.T) {
-	p := tinyPlan("")
+	p := plantest.Plan("")
 	probes := Probes(p, blob, 0)
 
-	// Labels of tinyAddresses, in order: default (9.255.255.255), east
+	// Labels of planAddresses, in order: default (9.255.255.255), east
 	// (10.0.0.0), other (10.0.1.0).
 	fixed := len(fixedKinds(blob))
-	if want := 8*len(tinyAddresses) + 3*fixed; len(probes) != want {
+	if want := 8*len(planAddresses) + 3*fixed; len(probes) != want {
 		t.Errorf("%d probes, want %d", len(probes), want)
 	}
 	if fixed != 11+len(HostilePaths(blob)) {
@@ -307,7 +262,7 @@ func TestProbes(t *testing.T) {
 }
 
 func TestProbesPeerMode(t *testing.T) {
-	p := tinyPlan("")
+	p := plantest.Plan("")
 	p.ClientIP = plan.ClientIP{}
 	probes := Probes(p, blob, 0)
 	if want := 8 + len(fixedKinds(blob)); len(probes) != want {
@@ -337,7 +292,7 @@ func TestHostilePathsAnswer404(t *testing.T) {
 }
 
 func testHostilePathsAnswer404(t *testing.T, digest string) {
-	p := tinyPlan("http://mirror.invalid")
+	p := plantest.Plan("http://mirror.invalid")
 	paths := HostilePaths(digest)
 	if len(slices.Compact(slices.Sorted(slices.Values(paths)))) != len(paths) {
 		t.Errorf("HostilePaths holds duplicates")

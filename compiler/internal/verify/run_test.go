@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/regedge/regedge/compiler/internal/plantest"
 	"github.com/regedge/regedge/compiler/proxy"
 )
 
@@ -35,7 +36,7 @@ func startTarget(t *testing.T, h http.Handler) string {
 
 func TestRunAgainstProxy(t *testing.T) {
 	mirror := newMirror(t)
-	p := tinyPlan(mirror.URL)
+	p := plantest.Plan(mirror.URL)
 	endpoint := startTarget(t, proxy.New(p))
 
 	var mu sync.Mutex
@@ -56,8 +57,8 @@ func TestRunAgainstProxy(t *testing.T) {
 	if report.Probes != want {
 		t.Errorf("Probes = %d, want %d", report.Probes, want)
 	}
-	if report.Addresses != len(tinyAddresses) {
-		t.Errorf("Addresses = %d, want %d", report.Addresses, len(tinyAddresses))
+	if report.Addresses != len(planAddresses) {
+		t.Errorf("Addresses = %d, want %d", report.Addresses, len(planAddresses))
 	}
 	if calls != want || lastDone != want || lastTotal != want {
 		t.Errorf("Progress called %d times, last with (%d, %d); want %d calls ending (%d, %d)", calls, lastDone, lastTotal, want, want, want)
@@ -66,7 +67,7 @@ func TestRunAgainstProxy(t *testing.T) {
 
 func TestRunAgainstProxyPeerMode(t *testing.T) {
 	mirror := newMirror(t)
-	p := tinyPlan(mirror.URL)
+	p := plantest.Plan(mirror.URL)
 	p.ClientIP.Header = ""
 	report := Run(context.Background(), Config{Plan: p, Endpoint: startTarget(t, proxy.New(p)), Blob: blob})
 	if len(report.Mismatches) != 0 {
@@ -101,7 +102,7 @@ func TestRunAgainstShippedPolicy(t *testing.T) {
 // places is reported in exactly those two places.
 func TestRunFindsWrongAnswers(t *testing.T) {
 	mirror := newMirror(t)
-	p := tinyPlan(mirror.URL)
+	p := plantest.Plan(mirror.URL)
 	const (
 		wrongClient = "10.0.0.127"
 		wrongTarget = "/v2/regedge/verify/manifests/v1.0"
@@ -151,7 +152,7 @@ func sameAnswer(a, b Answer) bool {
 // TestRunComparesRequiredHeaders: /v2/ must carry the API version header.
 func TestRunComparesRequiredHeaders(t *testing.T) {
 	mirror := newMirror(t)
-	p := tinyPlan(mirror.URL)
+	p := plantest.Plan(mirror.URL)
 	p.V4, p.V6 = nil, nil // one label: fixed probes come from one address
 	good := proxy.New(p)
 	bad := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -175,7 +176,7 @@ func TestRunComparesRequiredHeaders(t *testing.T) {
 
 func TestRunUnreachableTarget(t *testing.T) {
 	mirror := newMirror(t)
-	p := tinyPlan(mirror.URL)
+	p := plantest.Plan(mirror.URL)
 	p.V4, p.V6 = nil, nil
 	s := httptest.NewServer(http.NotFoundHandler())
 	endpoint := s.URL
@@ -196,7 +197,7 @@ func TestRunUnreachableTarget(t *testing.T) {
 }
 
 func TestWriteText(t *testing.T) {
-	p := tinyPlan("")
+	p := plantest.Plan("")
 	client := netip.MustParseAddr("10.0.0.5")
 	report := Report{
 		Probes:    10,

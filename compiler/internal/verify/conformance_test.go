@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/regedge/regedge/compiler/internal/target"
 	"github.com/regedge/regedge/compiler/internal/plantest"
+	"github.com/regedge/regedge/compiler/internal/target"
 	"github.com/regedge/regedge/compiler/proxy"
 )
 

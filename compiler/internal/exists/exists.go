@@ -5,6 +5,7 @@ package exists
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -44,12 +45,25 @@ type answer struct {
 	expires time.Time
 }
 
+// The largest answer header docs/request-handling.md lets a target read:
+// anything bigger is no answer on every target.
+const (
+	maxHeaderBytes  = 64 << 10
+	maxHeaderFields = 100
+)
+
 // New returns a Checker with the plan's TTLs, timeout and cache size.
 // client is used for the HEAD requests; it must not follow redirects, as a
-// redirect is not the blob. A nil client gets one that does not.
+// redirect is not the blob. A nil client gets one that does not, reads at
+// most maxHeaderBytes of header and keeps connections to every mirror
+// alive, so an uncached check is one round trip.
 func New(config plan.Check, client *http.Client, observe Observer) *Checker {
 	if client == nil {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxResponseHeaderBytes = maxHeaderBytes
+		t.MaxIdleConnsPerHost = 64
 		client = &http.Client{
+			Transport:     t,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		}
 	}
@@ -69,8 +83,9 @@ func (c *Checker) Config() plan.Check { return c.config }
 // Len returns how many answers the cache holds.
 func (c *Checker) Len() int { return c.cache.Len() }
 
-// Exists reports whether the blob at url, a URL of site, is there. Any
-// failure (refused, timeout, an error status) counts as absent. A cancelled
+// Exists reports whether the blob at url, a URL of site, is there, as
+// docs/request-handling.md's rule 10 says: a 2xx is present, a 3xx or 4xx
+// absent, and anything else no answer (Err set), which is not cached. A cancelled
 // ctx does not cancel a check other requests share; the check's own
 // timeout bounds it.
 func (c *Checker) Exists(ctx context.Context, site, url string) Result {
@@ -114,5 +129,24 @@ func (c *Checker) head(url string) Result {
 		return Result{Err: err}
 	}
 	resp.Body.Close()
-	return Result{Present: resp.StatusCode >= 200 && resp.StatusCode < 300, Status: resp.StatusCode}
+	code := resp.StatusCode
+	switch {
+	case code < 200 || code > 599:
+		// Interim answers never get here: the transport skips them.
+		return Result{Err: fmt.Errorf("status %d is no answer", code)}
+	case code >= 500:
+		return Result{Err: fmt.Errorf("status %d", code), Status: code}
+	case fields(resp.Header) > maxHeaderFields:
+		return Result{Err: fmt.Errorf("more than %d header fields", maxHeaderFields)}
+	}
+	return Result{Present: code < 300, Status: code}
+}
+
+// fields counts a header's field lines.
+func fields(h http.Header) int {
+	n := 0
+	for _, v := range h {
+		n += len(v)
+	}
+	return n
 }

@@ -1,11 +1,15 @@
 package exists
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -74,39 +78,100 @@ func newFakeClock(c *Checker) *fakeClock {
 func (f *fakeClock) now() time.Time          { return time.Unix(0, f.ns.Load()) }
 func (f *fakeClock) advance(d time.Duration) { f.ns.Add(int64(d)) }
 
+// rawMirror answers every request on its connections with head, written
+// as it is, and counts the requests.
+func rawMirror(t *testing.T, head string) (url string, count func() int) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	var n atomic.Int64
+	go func() {
+		for {
+			conn, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer conn.Close()
+				r := bufio.NewReader(conn)
+				for {
+					if _, err := http.ReadRequest(r); err != nil {
+						return
+					}
+					n.Add(1)
+					if _, err := io.WriteString(conn, head); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return "http://" + l.Addr().String(), func() int { return int(n.Load()) }
+}
+
+// TestExistsStatus follows docs/request-handling.md's rule 10: a 2xx is
+// present, a 3xx or 4xx absent, both cached; anything else is no answer,
+// asked again next time.
 func TestExistsStatus(t *testing.T) {
+	const (
+		present = "present"
+		absent  = "absent"
+		none    = "no answer"
+	)
+	many := ""
+	for i := range 101 {
+		many += fmt.Sprintf("X-%d: %d\r\n", i, i)
+	}
 	tests := []struct {
-		status      int
-		wantPresent bool
+		name, head, want string
+		status           int
 	}{
-		{http.StatusOK, true},
-		{http.StatusNoContent, true},
-		{http.StatusNotFound, false},
-		{http.StatusForbidden, false},
-		{http.StatusInternalServerError, false},
-		{http.StatusServiceUnavailable, false},
+		{"200", "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", present, 200},
+		{"204", "HTTP/1.1 204 No Content\r\n\r\n", present, 204},
+		{"103 then 200", "HTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", present, 200},
+		{"304", "HTTP/1.1 304 Not Modified\r\n\r\n", absent, 304},
+		{"302", "HTTP/1.1 302 Found\r\nLocation: /elsewhere\r\nContent-Length: 0\r\n\r\n", absent, 302},
+		{"404", "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n", absent, 404},
+		{"403", "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n", absent, 403},
+		{"100 then 404", "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n", absent, 404},
+		{"500", "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n", none, 500},
+		{"503", "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n", none, 503},
+		{"101", "HTTP/1.1 101 Switching Protocols\r\n\r\n", none, 0},
+		{"099", "HTTP/1.1 099 Low\r\nContent-Length: 0\r\n\r\n", none, 0},
+		{"600", "HTTP/1.1 600 High\r\nContent-Length: 0\r\n\r\n", none, 0},
+		{"2000", "HTTP/1.1 2000 OK\r\nContent-Length: 0\r\n\r\n", none, 0},
+		{"101 fields", "HTTP/1.1 200 OK\r\n" + many + "Content-Length: 0\r\n\r\n", none, 0},
+		{"65 KiB header", "HTTP/1.1 200 OK\r\nX-Big: " + strings.Repeat("b", 65<<10) + "\r\nContent-Length: 0\r\n\r\n", none, 0},
+		{"4 KiB header", "HTTP/1.1 200 OK\r\nX-Big: " + strings.Repeat("b", 4000) + "\r\nContent-Length: 0\r\n\r\n", present, 200},
 	}
 	for _, tt := range tests {
-		t.Run(fmt.Sprint(tt.status), func(t *testing.T) {
-			m := statusMirror(t, tt.status)
+		t.Run(tt.name, func(t *testing.T) {
+			base, count := rawMirror(t, tt.head)
 			c := New(testConfig, nil, nil)
-			url := m.URL + "/containers/images/sha256:abc"
-			got := c.Exists(context.Background(), "east", url)
-			want := Result{Present: tt.wantPresent, Status: tt.status}
-			if got != want {
-				t.Errorf("Exists = %+v, want %+v", got, want)
+			url := base + "/containers/images/sha256:abc"
+			for i, cached := range []bool{false, tt.want != none} {
+				got := c.Exists(context.Background(), "east", url)
+				outcome := absent
+				switch {
+				case got.Err != nil:
+					outcome = none
+				case got.Present:
+					outcome = present
+				}
+				if outcome != tt.want || got.Status != tt.status || got.Cached != cached {
+					t.Errorf("Exists #%d = %+v (%s), want %s with status %d, cached %v", i+1, got, outcome, tt.want, tt.status, cached)
+				}
 			}
-			if log := m.log(); len(log) != 1 || log[0] != "HEAD /containers/images/sha256:abc" {
-				t.Errorf("mirror saw %q, want one HEAD of the blob path", log)
+			// An answer is cached; no answer is asked again.
+			want := 1
+			if tt.want == none {
+				want = 2
 			}
-			// The mirror answered, so the answer is cached, present or not.
-			again := c.Exists(context.Background(), "east", url)
-			want.Cached = true
-			if again != want {
-				t.Errorf("second Exists = %+v, want %+v", again, want)
-			}
-			if n := m.count(); n != 1 {
-				t.Errorf("mirror saw %d requests after a cached answer, want 1", n)
+			if n := count(); n != want {
+				t.Errorf("mirror saw %d requests, want %d", n, want)
 			}
 		})
 	}

@@ -40,7 +40,7 @@ func cmdMirror(ts *testscript.TestScript, neg bool, args []string) {
 // cmdFaultMirror runs a mirror that misbehaves as MODE says, setting NAME
 // to its base URL. See faultHandler for the modes.
 func cmdFaultMirror(ts *testscript.TestScript, neg bool, args []string) {
-	const usage = "usage: faultmirror NAME hang|slow=DURATION|status=CODE|trickle=DURATION|continue=CODE|headbody=CODE|garbage|cut"
+	const usage = "usage: faultmirror NAME hang|slow=DURATION|status=CODE|trickle=DURATION|continue=CODE|headbody=CODE|raw=CODE|header=CODE:NAME:VALUE|bigheader=N|headers=N|garbage|cut"
 	if neg || len(args) != 2 {
 		ts.Fatalf(usage)
 	}
@@ -64,6 +64,12 @@ func cmdFaultMirror(ts *testscript.TestScript, neg bool, args []string) {
 //     The body is itself a whole response with another answer (a 200 when
 //     CODE is not 2xx, else a 404), so a client that takes it for the
 //     answer to its next request on the connection gets that one wrong;
+//   - raw=CODE: a status line with CODE as it is, which may be no HTTP
+//     status (2000, 099) or one net/http would not send as the answer
+//     (101, 103), and an empty body;
+//   - header=CODE:NAME:VALUE: CODE with the header NAME: VALUE;
+//   - bigheader=N: a 200 with one header whose value is N bytes;
+//   - headers=N: a 200 with N headers;
 //   - garbage: bytes that are not HTTP, then closes the connection;
 //   - cut: half a status line and header, then closes the connection.
 //
@@ -133,6 +139,38 @@ func faultHandler(mode string) (http.Handler, error) {
 		return rawHandler("200", func(ctx context.Context, conn net.Conn) bool {
 			return trickle(ctx, conn, head, d)
 		}), nil
+	case "raw":
+		if arg == "" || strings.Trim(arg, "0123456789") != "" {
+			return nil, fmt.Errorf("bad status %q", arg)
+		}
+		return rawHandler(arg, func(_ context.Context, conn net.Conn) bool {
+			return write(conn, "HTTP/1.1 "+arg+" Whatever\r\nContent-Length: 0\r\n\r\n")
+		}), nil
+	case "header":
+		code, name, value, ok := cutHeader(arg)
+		if !ok {
+			return nil, fmt.Errorf("bad header answer %q, want CODE:NAME:VALUE", arg)
+		}
+		head := responseHead(code, name+": "+value, "Content-Length: 0")
+		return rawHandler(strconv.Itoa(code), func(_ context.Context, conn net.Conn) bool {
+			return write(conn, head)
+		}), nil
+	case "bigheader", "headers":
+		n, err := strconv.Atoi(arg)
+		if err != nil || n < 0 || n > 1<<20 {
+			return nil, fmt.Errorf("bad count %q", arg)
+		}
+		lines := []string{"X-Big: " + strings.Repeat("b", n)}
+		if kind == "headers" {
+			lines = make([]string, n)
+			for i := range lines {
+				lines[i] = fmt.Sprintf("X-Header-%d: %d", i, i)
+			}
+		}
+		head := responseHead(http.StatusOK, append(lines, "Content-Length: 0")...)
+		return rawHandler("200", func(_ context.Context, conn net.Conn) bool {
+			return write(conn, head)
+		}), nil
 	case "garbage":
 		return rawHandler("-", func(_ context.Context, conn net.Conn) bool {
 			write(conn, "SSH-2.0-OpenSSH_9.2\r\n\x00\xff garbage \r\n\r\n")
@@ -145,6 +183,17 @@ func faultHandler(mode string) (http.Handler, error) {
 		}), nil
 	}
 	return nil, fmt.Errorf("unknown mode %q", mode)
+}
+
+// cutHeader splits a header mode's CODE:NAME:VALUE.
+func cutHeader(arg string) (code int, name, value string, ok bool) {
+	c, rest, ok1 := strings.Cut(arg, ":")
+	name, value, ok2 := strings.Cut(rest, ":")
+	code, err := strconv.Atoi(c)
+	if !ok1 || !ok2 || err != nil || code < 100 || code > 599 || name == "" || strings.ContainsAny(arg, "\r\n") {
+		return 0, "", "", false
+	}
+	return code, name, value, true
 }
 
 // faultPause separates the parts of an answer that a client must not read

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -283,6 +284,29 @@ func TestFaultStatusAndSlow(t *testing.T) {
 	}
 }
 
+func TestFaultRawHeaderAndBigAnswers(t *testing.T) {
+	for mode, want := range map[string]string{
+		"raw=2000":                         "HTTP/1.1 2000 Whatever\r\nContent-Length: 0\r\n\r\n",
+		"raw=101":                          "HTTP/1.1 101 Whatever\r\nContent-Length: 0\r\n\r\n",
+		"header=404:X-Accel-Redirect:/v2/": "HTTP/1.1 404 Not Found\r\nX-Accel-Redirect: /v2/\r\nContent-Length: 0\r\n\r\n",
+		"bigheader=5":                      "HTTP/1.1 200 OK\r\nX-Big: bbbbb\r\nContent-Length: 0\r\n\r\n",
+		"headers=2":                        "HTTP/1.1 200 OK\r\nX-Header-0: 0\r\nX-Header-1: 1\r\nContent-Length: 0\r\n\r\n",
+	} {
+		addr, logged, _ := startFault(t, mode)
+		conn, r := dialFault(t, addr)
+		for _, path := range []string{"/a", "/b"} {
+			sendHead(t, conn, path)
+			if got := readN(t, r, len(want)); got != want {
+				t.Errorf("%s %s: got %q, want %q", mode, path, got, want)
+			}
+		}
+		status := strings.Fields(want)[1]
+		if got := logged(); got != "HEAD /a "+status+"\nHEAD /b "+status+"\n" {
+			t.Errorf("%s: log %q", mode, got)
+		}
+	}
+}
+
 func TestFaultHangEndsWithTheServer(t *testing.T) {
 	for _, mode := range []string{"hang", "trickle=1h"} {
 		addr, logged, stop := startFault(t, mode)
@@ -313,7 +337,7 @@ func TestFaultHangEndsWithTheServer(t *testing.T) {
 }
 
 func TestFaultModeErrors(t *testing.T) {
-	for _, mode := range []string{"", "nosuch", "slow=x", "status=99", "status=600", "continue=100", "continue=x", "headbody=", "trickle=0s", "trickle=-1s", "trickle=x"} {
+	for _, mode := range []string{"", "nosuch", "slow=x", "status=99", "status=600", "continue=100", "continue=x", "headbody=", "trickle=0s", "trickle=-1s", "trickle=x", "raw=", "raw=2x", "header=404", "header=404:X", "header=99:X:y", "header=x:X:y", "bigheader=-1", "headers=x"} {
 		if _, err := faultHandler(mode); err == nil {
 			t.Errorf("faultHandler(%q) accepted", mode)
 		}

@@ -42,6 +42,7 @@ func Commands() map[string]func(ts *testscript.TestScript, neg bool, args []stri
 		"memregistry": cmdMemregistry,
 		"mirror":      cmdMirror,
 		"need":        cmdNeed,
+		"repocopy":    cmdRepoCopy,
 		"sigsend":     cmdSigsend,
 		"subst":       cmdSubst,
 		"waitfile":    cmdWaitFile,

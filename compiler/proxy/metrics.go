@@ -135,7 +135,6 @@ func (m *Metrics) Reloaded(ok bool) {
 
 // ruleNames are the values of the rule label, one per rule of
 // docs/request-handling.md; the README lists them with their numbers.
-
 var ruleNames = map[request.Rule]string{
 	request.RuleMethod: "method", request.RuleUnsafePath: "unsafe_path", request.RuleInfo: "info",
 	request.RulePrivacy: "privacy", request.RuleVersion: "version", request.RuleSignature: "signature",

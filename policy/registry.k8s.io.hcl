@@ -88,6 +88,11 @@ mirror {
     negative_ttl = "10m"
     timeout      = "3s"
     cache_size   = 100000
+    # A site that does not answer three checks in a row is left alone for
+    # 30s, then tried once; each failed trial doubles that, up to 5m.
+    down_after   = 3
+    down_for     = "30s"
+    down_for_max = "5m"
   }
 }
 

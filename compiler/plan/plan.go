@@ -73,6 +73,12 @@ type Check struct {
 	NegativeTTL Duration `json:"negative_ttl"`
 	Timeout     Duration `json:"timeout"`
 	CacheSize   int      `json:"cache_size"`
+	// DownAfter checks in a row without an answer make a site down for
+	// DownFor, doubled after each failed trial up to DownForMax. With 0,
+	// a site is never down.
+	DownAfter  int      `json:"down_after"`
+	DownFor    Duration `json:"down_for"`
+	DownForMax Duration `json:"down_for_max"`
 }
 
 // Duration is a time.Duration written as a Go duration string.

@@ -29,6 +29,7 @@ type Metrics struct {
 	redirects *prometheus.CounterVec
 	checks    *prometheus.CounterVec
 	checkTime *prometheus.HistogramVec
+	siteUp    *prometheus.GaugeVec
 	planInfo  *prometheus.GaugeVec
 	feedInfo  *prometheus.GaugeVec
 	feedTime  *prometheus.GaugeVec
@@ -59,12 +60,16 @@ func NewMetrics() *Metrics {
 		}, []string{"target"}),
 		checks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "regedge_existence_checks_total",
-			Help: "Blob existence checks, by site, result (present, absent, error) and whether the cache answered.",
+			Help: "Blob existence checks, by site, result (present, absent, error, or down when the site was down and not asked) and whether the cache answered.",
 		}, []string{"site", "result", "cached"}),
 		checkTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "regedge_existence_check_seconds",
 			Help:    "Time taken by existence checks that reached the mirror, by site.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
+		}, []string{"site"}),
+		siteUp: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "regedge_site_up",
+			Help: "1 while a site is up, 0 while it is down by the health rule of docs/request-handling.md.",
 		}, []string{"site"}),
 		planInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "regedge_plan_info",
@@ -110,7 +115,7 @@ func NewMetrics() *Metrics {
 		}
 		return 0
 	})
-	m.registry.MustRegister(m.requests, m.redirects, m.checks, m.checkTime, m.planInfo, m.feedInfo, m.feedTime, m.reloads, m.reloaded,
+	m.registry.MustRegister(m.requests, m.redirects, m.checks, m.checkTime, m.siteUp, m.planInfo, m.feedInfo, m.feedTime, m.reloads, m.reloaded,
 		duration, buildInfo, cacheEntries,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -208,6 +213,8 @@ func (m *Metrics) observeCheck(site string, r exists.Result, took time.Duration)
 	}
 	result := "absent"
 	switch {
+	case r.Down:
+		result = "down"
 	case r.Err != nil:
 		result = "error"
 	case r.Present:
@@ -236,5 +243,23 @@ func (m *Metrics) setPlan(p *plan.Plan, checker *exists.Checker) {
 			m.feedTime.WithLabelValues(f.Name).Set(float64(f.CreatedUnix))
 		}
 	}
+	m.siteUp.Reset()
+	if checker != nil {
+		for _, site := range p.Sites {
+			m.setSiteUp(site.Name, checker.Up(site.Name))
+		}
+	}
 	m.reloaded.SetToCurrentTime()
+}
+
+// setSiteUp sets regedge_site_up for site.
+func (m *Metrics) setSiteUp(site string, up bool) {
+	if m == nil {
+		return
+	}
+	v := 0.0
+	if up {
+		v = 1
+	}
+	m.siteUp.WithLabelValues(site).Set(v)
 }

@@ -61,11 +61,23 @@ func (h *Handler) Swap(p *plan.Plan) {
 		if old := h.state.Load(); old != nil && old.checker != nil && old.checker.Config() == *p.Check {
 			s.checker = old.checker
 		} else {
-			s.checker = exists.New(*p.Check, nil, h.metrics.observeCheck)
+			s.checker = exists.New(*p.Check, exists.Options{Observe: h.metrics.observeCheck, Changed: h.siteChanged})
 		}
 	}
 	h.state.Store(s)
 	h.metrics.setPlan(p, s.checker)
+}
+
+// siteChanged logs a site going down or coming back, once each time, and
+// sets its regedge_site_up.
+func (h *Handler) siteChanged(c exists.Change) {
+	h.metrics.setSiteUp(c.Site, c.Up)
+	if c.Up {
+		h.log.Info("site up: its blobs are redirected to it again", "site", c.Site)
+		return
+	}
+	h.log.Warn("site down: its clients get the route's fallback without a check", "site", c.Site,
+		"failures", c.Failures, "for", c.For.String())
 }
 
 // Plan returns the plan in use.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"time"
 
 	"github.com/regedge/regedge/compiler/internal/answer"
 	"github.com/regedge/regedge/compiler/plan"
@@ -20,6 +21,9 @@ type explanation struct {
 	Route    string `json:"route"`
 	Label    string `json:"label"`
 	Site     string `json:"site"`
+	// Fallback is the Location when the site is not used: the blob is not
+	// there, the site gave no answer, or it is down.
+	Fallback string `json:"fallback"`
 	Prefix   string `json:"prefix"`
 	Feed     string `json:"feed"`
 	Cloud    string `json:"cloud"`
@@ -60,12 +64,20 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 	if e.Route != "" {
 		fmt.Fprintf(stdout, "route    %s\n", e.Route)
 	}
-	if e.Site != "" {
-		fmt.Fprintf(stdout, "site     %s (if the blob is there; else the route's fallback)\n", e.Site)
+	if e.Site != "" && e.Fallback != "" {
+		fmt.Fprintf(stdout, "site     %s (if the blob is there and the site is up)\n", e.Site)
+	} else if e.Site != "" {
+		fmt.Fprintf(stdout, "site     %s\n", e.Site)
 	}
 	fmt.Fprintf(stdout, "status   %d\n", e.Status)
 	if e.Location != "" {
 		fmt.Fprintf(stdout, "location %s\n", e.Location)
+	}
+	if e.Fallback != "" {
+		c := p.Check
+		fmt.Fprintf(stdout, "fallback %s\n         when the blob is not at the site, the site gives no answer, or the site is down\n"+
+			"         (%d checks in a row without an answer make it down for %s, up to %s)\n",
+			e.Fallback, c.DownAfter, time.Duration(c.DownFor), time.Duration(c.DownForMax))
 	}
 	return 0
 }
@@ -89,6 +101,9 @@ func explain(p *plan.Plan, addr netip.Addr, method, target string) explanation {
 	r := request.Parse(method, target)
 	res := answer.For(p, r, label, func(string, string) bool { return true })
 	e := explanation{Status: res.Status, Location: res.Location, Rule: int(r.Rule), Route: res.Route, Label: p.Labels[label].Name, Site: res.Site}
+	if res.Site != "" && p.Check != nil {
+		e.Fallback = answer.For(p, r, label, func(string, string) bool { return false }).Location
+	}
 	if !addr.IsValid() {
 		return e
 	}

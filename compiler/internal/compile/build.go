@@ -400,7 +400,10 @@ func (b *builder) assemble(snaps []*feeds.Snapshot) *plan.Plan {
 	}
 	slices.SortFunc(out.Sites, func(a, c plan.Site) int { return strings.Compare(a.Name, c.Name) })
 	if c := p.Mirror.Check; c != nil {
-		out.Check = &plan.Check{PositiveTTL: plan.Duration(c.PositiveTTL), NegativeTTL: plan.Duration(c.NegativeTTL), Timeout: plan.Duration(c.Timeout), CacheSize: c.CacheSize}
+		out.Check = &plan.Check{
+			PositiveTTL: plan.Duration(c.PositiveTTL), NegativeTTL: plan.Duration(c.NegativeTTL), Timeout: plan.Duration(c.Timeout), CacheSize: c.CacheSize,
+			DownAfter: c.DownAfter, DownFor: plan.Duration(c.DownFor), DownForMax: plan.Duration(c.DownForMax),
+		}
 	}
 	for i, f := range p.Feeds {
 		n := 0

@@ -116,7 +116,7 @@ site "cdn" {
 func TestCheckDurations(t *testing.T) {
 	p := mustLoad(t, map[string]string{"policy.hcl": base + `site "cdn" { url = "https://cdn.example.com" }`}, "")[0]
 	c := p.Mirror.Check
-	if got := fmt.Sprint(c.PositiveTTL, c.NegativeTTL, c.Timeout, c.CacheSize); got != "1h0m0s 1m30s 1.5s 100000" {
+	if got := fmt.Sprint(c.PositiveTTL, c.NegativeTTL, c.Timeout, c.CacheSize, c.DownAfter, c.DownFor, c.DownForMax); got != "1h0m0s 1m30s 1.5s 100000 3 30s 5m0s" {
 		t.Errorf("check = %s", got)
 	}
 	if p.Mirror.DefaultSite != "cdn" || p.Nginx.WorkerProcesses != "auto" || strings.Join(p.Nginx.Listen, ",") != "80,[::]:80" {
@@ -124,6 +124,36 @@ func TestCheckDurations(t *testing.T) {
 	}
 	if r := p.Routes[0]; !r.To.Mirror || r.Fallback != "main" || r.Kinds[0] != request.KindBlob {
 		t.Errorf("route = %+v", r)
+	}
+}
+
+func TestHealthSettings(t *testing.T) {
+	policy := func(settings string) string {
+		return strings.Replace(base, `timeout      = "1500ms"`, `timeout      = "1500ms"`+"\n"+settings, 1) + `site "cdn" { url = "https://cdn.example.com" }`
+	}
+	for settings, want := range map[string]string{
+		`down_after = 1`:   "1 30s 5m0s",
+		`down_for = "10m"`: "3 10m0s 10m0s",
+		`down_for = "2s"` + "\n" + `down_for_max = "2s"`: "3 2s 2s",
+	} {
+		p := mustLoad(t, map[string]string{"policy.hcl": policy(settings)}, "")[0]
+		c := p.Mirror.Check
+		if got := fmt.Sprint(c.DownAfter, c.DownFor, c.DownForMax); got != want {
+			t.Errorf("%s: %s, want %s", settings, got, want)
+		}
+	}
+	for settings, want := range map[string]string{
+		`down_after = 0`:      "Invalid down_after@21:14",
+		`down_after = 101`:    "Invalid down_after@21:14",
+		`down_for = "1500ms"`: "Invalid down period@21:12",
+		`down_for = "2h"`:     "Invalid down period@21:12",
+		`down_for = "x"`:      "Invalid duration@21:12",
+		`down_for = "1m"` + "\n" + `down_for_max = "30s"`: "Invalid down_for_max@22:16",
+	} {
+		_, diags := load(t, map[string]string{"policy.hcl": policy(settings)}, "")
+		if got := summaries(diags); got != want {
+			t.Errorf("%s: %s, want %s", settings, got, want)
+		}
 	}
 }
 

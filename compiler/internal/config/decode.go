@@ -99,10 +99,16 @@ type checkBlock struct {
 	NegativeTTL      string    `hcl:"negative_ttl"`
 	Timeout          string    `hcl:"timeout"`
 	CacheSize        int       `hcl:"cache_size,optional"`
+	DownAfter        *int      `hcl:"down_after,optional"`
+	DownFor          string    `hcl:"down_for,optional"`
+	DownForMax       string    `hcl:"down_for_max,optional"`
 	PositiveTTLRange hcl.Range `hcl:"positive_ttl,attr_value_range"`
 	NegativeTTLRange hcl.Range `hcl:"negative_ttl,attr_value_range"`
 	TimeoutRange     hcl.Range `hcl:"timeout,attr_value_range"`
 	CacheSizeRange   hcl.Range `hcl:"cache_size,attr_value_range"`
+	DownAfterRange   hcl.Range `hcl:"down_after,attr_value_range"`
+	DownForRange     hcl.Range `hcl:"down_for,attr_value_range"`
+	DownForMaxRange  hcl.Range `hcl:"down_for_max,attr_value_range"`
 }
 
 type routeBlock struct {
@@ -497,6 +503,7 @@ func (d *decoder) check(cb *checkBlock) *Check {
 	if c.Timeout > MaxTimeout {
 		d.errorf(cb.TimeoutRange, "Invalid timeout", "The check's timeout is at most 60s: the client waits for the check.")
 	}
+	d.health(c, cb)
 	for _, ttl := range []struct {
 		v time.Duration
 		r hcl.Range
@@ -506,6 +513,43 @@ func (d *decoder) check(cb *checkBlock) *Check {
 		}
 	}
 	return c
+}
+
+// The health rule's defaults: three checks in a row without an answer make
+// a site down for 30 s, doubled after each failed trial up to 5 min.
+const (
+	defaultDownAfter  = 3
+	defaultDownFor    = 30 * time.Second
+	defaultDownForMax = 5 * time.Minute
+)
+
+// health reads the check block's health thresholds into c. The periods are
+// whole seconds from 1s to 1h, as every target can state them.
+func (d *decoder) health(c *Check, cb *checkBlock) {
+	c.DownAfter, c.DownFor, c.DownForMax = defaultDownAfter, defaultDownFor, defaultDownForMax
+	if cb.DownAfter != nil {
+		c.DownAfter = *cb.DownAfter
+		if c.DownAfter < 1 || c.DownAfter > MaxDownAfter {
+			d.errorf(cb.DownAfterRange, "Invalid down_after", "down_after is how many checks in a row must get no answer before a site is down, from 1 to %d.", MaxDownAfter)
+		}
+	}
+	period := func(s string, r hcl.Range, v *time.Duration) {
+		if s == "" {
+			return
+		}
+		*v = d.duration(s, r)
+		if *v != 0 && (*v < time.Second || *v > MaxDownFor || *v%time.Second != 0) {
+			d.errorf(r, "Invalid down period", "A site's down period is whole seconds from \"1s\" to \"1h\", such as \"30s\".")
+		}
+	}
+	period(cb.DownFor, cb.DownForRange, &c.DownFor)
+	period(cb.DownForMax, cb.DownForMaxRange, &c.DownForMax)
+	if cb.DownForMax == "" {
+		c.DownForMax = max(c.DownForMax, c.DownFor)
+	}
+	if c.DownForMax < c.DownFor {
+		d.errorf(cb.DownForMaxRange, "Invalid down_for_max", "down_for_max (%s) is less than down_for (%s): a site's down period only grows.", c.DownForMax, c.DownFor)
+	}
 }
 
 func (d *decoder) route(name string, b *hcl.Block) {

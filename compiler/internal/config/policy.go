@@ -95,6 +95,12 @@ type Check struct {
 	NegativeTTL time.Duration
 	Timeout     time.Duration
 	CacheSize   int
+	// The health rule: DownAfter checks in a row without an answer make a
+	// site down for DownFor, doubled after each failed trial up to
+	// DownForMax.
+	DownAfter  int
+	DownFor    time.Duration
+	DownForMax time.Duration
 }
 
 // Route is one ordered routing rule.

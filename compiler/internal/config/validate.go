@@ -65,6 +65,9 @@ const (
 	MaxCacheSize = 1_000_000
 	// MaxTimeout bounds the existence check, which the client waits for.
 	MaxTimeout = time.Minute
+	// MaxDownAfter and MaxDownFor bound the health rule's thresholds.
+	MaxDownAfter = 100
+	MaxDownFor   = time.Hour
 	// MaxTTL bounds how long an existence answer is kept.
 	MaxTTL = 365 * 24 * time.Hour
 	// MaxPriority bounds a feed's priority, which the plan multiplies.

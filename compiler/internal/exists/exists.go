@@ -1,12 +1,15 @@
 // Package exists answers whether a blob is at a mirror site: a HEAD request,
-// with answers cached for the policy's TTLs in a bounded cache and
-// concurrent checks of one URL collapsed into one request.
+// with answers cached for the policy's TTLs in a bounded cache, concurrent
+// checks of one URL collapsed into one request, and a site that stops
+// answering left alone for a while (health.go).
 package exists
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
@@ -24,10 +27,22 @@ type Result struct {
 	Err error
 	// Status is the mirror's HTTP status, 0 when it gave no answer.
 	Status int
+	// Down is true when the site was down and not asked (Err is ErrDown).
+	Down bool
 }
 
-// Observer is told about every check, for metrics. It may be nil.
-type Observer func(site string, r Result, took time.Duration)
+// ErrDown is the Err of a check not made because its site is down.
+var ErrDown = errors.New("the site is down")
+
+// Options are a Checker's optional parts.
+type Options struct {
+	// Client makes the HEAD requests; see New.
+	Client *http.Client
+	// Observe is told about every check, for metrics.
+	Observe func(site string, r Result, took time.Duration)
+	// Changed is told when a site goes down or comes back up.
+	Changed func(Change)
+}
 
 // Checker checks blobs at sites. It is safe for concurrent use.
 type Checker struct {
@@ -35,7 +50,9 @@ type Checker struct {
 	client  *http.Client
 	cache   *lru.Cache[string, answer]
 	flight  singleflight.Group
-	observe Observer
+	sites   sync.Map // site name → *health
+	observe func(site string, r Result, took time.Duration)
+	changed func(Change)
 	now     func() time.Time
 }
 
@@ -52,12 +69,14 @@ const (
 	maxHeaderFields = 100
 )
 
-// New returns a Checker with the plan's TTLs, timeout and cache size.
-// client is used for the HEAD requests; it must not follow redirects, as a
-// redirect is not the blob. A nil client gets one that does not, reads at
-// most maxHeaderBytes of header and keeps connections to every mirror
-// alive, so an uncached check is one round trip.
-func New(config plan.Check, client *http.Client, observe Observer) *Checker {
+// New returns a Checker with the plan's TTLs, timeout, cache size and
+// health thresholds. opts.Client is used for the HEAD requests; it must not
+// follow redirects, as a redirect is not the blob. A nil client gets one
+// that does not, reads at most maxHeaderBytes of header and keeps
+// connections to every mirror alive, so an uncached check is one round
+// trip.
+func New(config plan.Check, opts Options) *Checker {
+	client := opts.Client
 	if client == nil {
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.MaxResponseHeaderBytes = maxHeaderBytes
@@ -71,10 +90,14 @@ func New(config plan.Check, client *http.Client, observe Observer) *Checker {
 	if err != nil {
 		panic(err) // only for a non-positive size, excluded above
 	}
-	if observe == nil {
-		observe = func(string, Result, time.Duration) {}
+	c := &Checker{config: config, client: client, cache: cache, observe: opts.Observe, changed: opts.Changed, now: time.Now}
+	if c.observe == nil {
+		c.observe = func(string, Result, time.Duration) {}
 	}
-	return &Checker{config: config, client: client, cache: cache, observe: observe, now: time.Now}
+	if c.changed == nil {
+		c.changed = func(Change) {}
+	}
+	return c
 }
 
 // Config returns the settings the Checker was made with.
@@ -85,29 +108,34 @@ func (c *Checker) Len() int { return c.cache.Len() }
 
 // Exists reports whether the blob at url, a URL of site, is there, as
 // docs/request-handling.md's rule 10 says: a 2xx is present, a 3xx or 4xx
-// absent, and anything else no answer (Err set), which is not cached. A cancelled
-// ctx does not cancel a check other requests share; the check's own
-// timeout bounds it.
+// absent, and anything else no answer (Err set), which is not cached.
+// While site is down it is not asked (Err is ErrDown) but for one trial
+// check at the end of each down period, made in the background. A
+// cancelled ctx does not cancel a check other requests share; the check's
+// own timeout bounds it.
 func (c *Checker) Exists(ctx context.Context, site, url string) Result {
+	h := c.health(site)
+	if h.isDown() {
+		ok, trial := h.allow(c.now())
+		if trial {
+			// The trial runs on its own: no client waits for a site
+			// that is down.
+			go c.ask(site, url, h, true)
+		}
+		if !ok || trial {
+			r := Result{Err: ErrDown, Down: true}
+			c.observe(site, r, 0)
+			return r
+		}
+		// Allowed without a trial: the site came back up since isDown.
+	}
 	if a, ok := c.cache.Get(url); ok && c.now().Before(a.expires) {
 		r := Result{Present: a.present, Cached: true, Status: a.status}
 		c.observe(site, r, 0)
 		return r
 	}
 	ch := c.flight.DoChan(url, func() (any, error) {
-		start := c.now()
-		r := c.head(url)
-		c.observe(site, r, c.now().Sub(start))
-		// Only a mirror's own answer is cached, as nginx caches only what
-		// the mirror sent: a mirror that is down is asked again.
-		if r.Err == nil {
-			ttl := c.config.NegativeTTL
-			if r.Present {
-				ttl = c.config.PositiveTTL
-			}
-			c.cache.Add(url, answer{present: r.Present, status: r.Status, expires: c.now().Add(time.Duration(ttl))})
-		}
-		return r, nil
+		return c.ask(site, url, h, false), nil
 	})
 	select {
 	case res := <-ch:
@@ -115,6 +143,39 @@ func (c *Checker) Exists(ctx context.Context, site, url string) Result {
 	case <-ctx.Done():
 		return Result{Err: ctx.Err()}
 	}
+}
+
+// Up says whether site is up: not down by the health rule.
+func (c *Checker) Up(site string) bool { return !c.health(site).isDown() }
+
+// health returns site's state, made on first use.
+func (c *Checker) health(site string) *health {
+	if h, ok := c.sites.Load(site); ok {
+		return h.(*health)
+	}
+	h, _ := c.sites.LoadOrStore(site, &health{})
+	return h.(*health)
+}
+
+// ask makes one check, records its outcome in the site's health and, when
+// the mirror answered, in the cache. Only a mirror's own answer is cached:
+// a mirror that gave none is asked again.
+func (c *Checker) ask(site, url string, h *health, trial bool) Result {
+	start := c.now()
+	r := c.head(url)
+	c.observe(site, r, c.now().Sub(start))
+	if r.Err == nil {
+		ttl := c.config.NegativeTTL
+		if r.Present {
+			ttl = c.config.PositiveTTL
+		}
+		c.cache.Add(url, answer{present: r.Present, status: r.Status, expires: c.now().Add(time.Duration(ttl))})
+	}
+	if change, ok := h.record(c.now(), r.Err == nil, trial, c.config); ok {
+		change.Site = site
+		c.changed(change)
+	}
+	return r
 }
 
 func (c *Checker) head(url string) Result {

@@ -25,6 +25,9 @@ var testConfig = plan.Check{
 	NegativeTTL: plan.Duration(time.Minute),
 	Timeout:     plan.Duration(5 * time.Second),
 	CacheSize:   100,
+	DownAfter:   3,
+	DownFor:     plan.Duration(30 * time.Second),
+	DownForMax:  plan.Duration(5 * time.Minute),
 }
 
 // mirror is a loopback mirror that answers every request with status and
@@ -150,7 +153,7 @@ func TestExistsStatus(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			base, count := rawMirror(t, tt.head)
-			c := New(testConfig, nil, nil)
+			c := New(testConfig, Options{})
 			url := base + "/containers/images/sha256:abc"
 			for i, cached := range []bool{false, tt.want != none} {
 				got := c.Exists(context.Background(), "east", url)
@@ -187,7 +190,7 @@ func TestExistsDoesNotFollowRedirect(t *testing.T) {
 		}
 		http.Redirect(w, r, "/elsewhere", http.StatusFound)
 	})
-	c := New(testConfig, nil, nil)
+	c := New(testConfig, Options{})
 	got := c.Exists(context.Background(), "east", m.URL+"/blob")
 	if want := (Result{Present: false, Status: http.StatusFound}); got != want {
 		t.Errorf("Exists = %+v, want %+v", got, want)
@@ -208,7 +211,7 @@ func refusedURL(t *testing.T) string {
 
 func TestExistsRefusedIsNotCached(t *testing.T) {
 	var checks []Result
-	c := New(testConfig, nil, func(site string, r Result, _ time.Duration) { checks = append(checks, r) })
+	c := New(testConfig, Options{Observe: func(site string, r Result, _ time.Duration) { checks = append(checks, r) }})
 	url := refusedURL(t)
 	for i := range 2 {
 		got := c.Exists(context.Background(), "east", url)
@@ -240,7 +243,7 @@ func TestExistsTimeout(t *testing.T) {
 	t.Cleanup(func() { close(release) }) // runs before m.Close
 	cfg := testConfig
 	cfg.Timeout = plan.Duration(200 * time.Millisecond)
-	c := New(cfg, nil, nil)
+	c := New(cfg, Options{})
 
 	start := time.Now()
 	got := c.Exists(context.Background(), "east", m.URL+"/blob")
@@ -261,7 +264,7 @@ func TestExistsTimeout(t *testing.T) {
 func TestExistsTTL(t *testing.T) {
 	present := statusMirror(t, http.StatusOK)
 	absent := statusMirror(t, http.StatusNotFound)
-	c := New(testConfig, nil, nil)
+	c := New(testConfig, Options{})
 	clock := newFakeClock(c)
 	ctx := context.Background()
 	presentURL, absentURL := present.URL+"/p", absent.URL+"/a"
@@ -298,7 +301,7 @@ func TestExistsCacheIsBounded(t *testing.T) {
 	m := statusMirror(t, http.StatusOK)
 	cfg := testConfig
 	cfg.CacheSize = 10
-	c := New(cfg, nil, nil)
+	c := New(cfg, Options{})
 	for i := range 100 {
 		c.Exists(context.Background(), "east", fmt.Sprintf("%s/blob/%d", m.URL, i))
 		if n := c.Len(); n > 10 {
@@ -322,7 +325,7 @@ func TestExistsCollapsesConcurrentChecks(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 		w.WriteHeader(http.StatusOK)
 	})
-	c := New(testConfig, nil, nil)
+	c := New(testConfig, Options{})
 	url := m.URL + "/blob"
 
 	var wg sync.WaitGroup
@@ -352,7 +355,7 @@ func TestExistsCancelledCallerLeavesSharedCheck(t *testing.T) {
 		w.WriteHeader(http.StatusOK)
 	})
 	t.Cleanup(unblock) // runs before m.Close, even when the test fails early
-	c := New(testConfig, nil, nil)
+	c := New(testConfig, Options{})
 	url := m.URL + "/blob"
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -393,12 +396,12 @@ func TestExistsObserver(t *testing.T) {
 		result Result
 	}
 	var got []seen
-	c := New(testConfig, nil, func(site string, r Result, took time.Duration) {
+	c := New(testConfig, Options{Observe: func(site string, r Result, took time.Duration) {
 		if r.Cached && took != 0 {
 			t.Errorf("cached answer observed with took = %v, want 0", took)
 		}
 		got = append(got, seen{site, r})
-	})
+	}})
 	ctx := context.Background()
 	c.Exists(ctx, "east", present.URL+"/p")
 	c.Exists(ctx, "east", present.URL+"/p")
@@ -423,7 +426,7 @@ func TestExistsObserver(t *testing.T) {
 func TestNewDefaults(t *testing.T) {
 	cfg := testConfig
 	cfg.CacheSize = 0
-	c := New(cfg, nil, nil) // must not panic: size 0 becomes 1, a nil observer a no-op
+	c := New(cfg, Options{}) // must not panic: size 0 becomes 1, a nil observer a no-op
 	if c.Config() != cfg {
 		t.Errorf("Config() = %+v, want %+v", c.Config(), cfg)
 	}

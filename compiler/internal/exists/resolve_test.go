@@ -26,7 +26,7 @@ func TestExistsUnresolvable(t *testing.T) {
 			return http.ErrUseLastResponse
 		},
 	}
-	c := New(testConfig, client, nil)
+	c := New(testConfig, Options{Client: client})
 	start := time.Now()
 	got := c.Exists(context.Background(), "east", "http://mirror.regedge.test/containers/images/blob")
 	if took := time.Since(start); took > time.Duration(testConfig.Timeout)+time.Second {

@@ -40,6 +40,9 @@ func Plan(mirror string) *plan.Plan {
 			NegativeTTL: plan.Duration(time.Minute),
 			Timeout:     plan.Duration(5 * time.Second),
 			CacheSize:   100,
+			DownAfter:   3,
+			DownFor:     plan.Duration(30 * time.Second),
+			DownForMax:  plan.Duration(5 * time.Minute),
 		},
 		Labels: []plan.Label{
 			{Name: "default", Classes: []string{"unknown"}, Actions: Actions("default", "main", "")},
@@ -69,7 +72,7 @@ func Plan(mirror string) *plan.Plan {
 // convert: the site's blob path goes on after {digest}, the first IPv4
 // interval (10.0.0.1 to 10.0.0.6) is no single prefix, and the check's
 // timeout is no whole second, its negative TTL no whole minute and its
-// cache not tiny.
+// cache not tiny, and its health thresholds not the defaults.
 func Uneven(mirror string) *plan.Plan {
 	p := Plan(mirror)
 	p.Sites[0].BlobPath = "/b/{digest}/data"
@@ -79,6 +82,9 @@ func Uneven(mirror string) *plan.Plan {
 		NegativeTTL: plan.Duration(90 * time.Second),
 		Timeout:     plan.Duration(1500 * time.Millisecond),
 		CacheSize:   20000,
+		DownAfter:   5,
+		DownFor:     plan.Duration(10 * time.Second),
+		DownForMax:  plan.Duration(90 * time.Second),
 	}
 	return p
 }

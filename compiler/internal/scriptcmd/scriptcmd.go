@@ -32,6 +32,8 @@ func Commands() map[string]func(ts *testscript.TestScript, neg bool, args []stri
 		"faultmirror": cmdFaultMirror,
 		"faultsites":  cmdFaultSites,
 		"freeport":    cmdFreeport,
+		"healthcheck": cmdHealthCheck,
+		"healthsites": cmdHealthSites,
 		"httpget":     cmdHTTPGet,
 		"images":      cmdImages,
 		"layoutcheck": cmdLayoutCheck,

@@ -114,14 +114,32 @@ func cmdFaultSites(ts *testscript.TestScript, neg bool, args []string) {
 	feedFile := filepath.Join(filepath.Dir(policy), "faults-aws.json")
 	ts.Check(os.WriteFile(feedFile, []byte("{\"syncToken\": \"1\", \"createDate\": \"2026-01-01-00-00-00\",\n \"prefixes\": [\n"+feed.String()+" ],\n \"ipv6_prefixes\": []}\n"), 0o666))
 
+	check := fmt.Sprintf("positive_ttl = \"1h\"\n    negative_ttl = \"1h\"\n    timeout      = \"%s\"", faultTimeout)
 	var b strings.Builder
-	fmt.Fprintf(&b, `registry {
+	b.WriteString(scriptPolicy("faults-aws.json", sites.String(), "ok", check))
+	for _, extra := range args[1:] {
+		data, err := os.ReadFile(ts.MkAbs(extra))
+		if err != nil {
+			ts.Fatalf("faultsites: %s: %v", extra, pathless(err))
+		}
+		b.Write(data)
+	}
+	ts.Check(os.WriteFile(policy, []byte(b.String()), 0o666))
+}
+
+// scriptPolicy is the policy of the fault and health scripts: the feed in
+// feedFile, sites as given, the mirror with defaultSite and the check
+// block's body, blobs to the mirror with the upstream as fallback, and
+// everything else to the upstream, http://127.0.0.1:9, where nothing
+// listens.
+func scriptPolicy(feedFile, sites, defaultSite, check string) string {
+	return fmt.Sprintf(`registry {
   info_url    = "https://example.com/info"
   privacy_url = "https://example.com/privacy"
 }
 feed "aws" {
   format = "aws"
-  file   = "faults-aws.json"
+  file   = %q
   url    = "https://example.com/aws.json"
 }
 upstream "main" {
@@ -129,11 +147,9 @@ upstream "main" {
   prefix   = "images"
 }
 %smirror {
-  default_site = site.ok
+  default_site = site.%s
   check {
-    positive_ttl = "1h"
-    negative_ttl = "1h"
-    timeout      = "%s"
+    %s
   }
 }
 route "blobs" {
@@ -145,15 +161,7 @@ route "all" {
   kinds = ["any"]
   to    = upstream.main
 }
-`, sites.String(), faultTimeout)
-	for _, extra := range args[1:] {
-		data, err := os.ReadFile(ts.MkAbs(extra))
-		if err != nil {
-			ts.Fatalf("faultsites: %s: %v", extra, pathless(err))
-		}
-		b.Write(data)
-	}
-	ts.Check(os.WriteFile(policy, []byte(b.String()), 0o666))
+`, feedFile, sites, defaultSite, check)
 }
 
 const faultcheckUsage = "usage: faultcheck [-H HEADER] [-skip NAME]... URL"

@@ -119,44 +119,10 @@ func cmdHealthSites(ts *testscript.TestScript, neg bool, args []string) {
  "ipv6_prefixes": []}
 `
 	ts.Check(os.WriteFile(filepath.Join(filepath.Dir(policy), "health-aws.json"), []byte(feed), 0o666))
-	text := fmt.Sprintf(`registry {
-  info_url    = "https://example.com/info"
-  privacy_url = "https://example.com/privacy"
-}
-feed "aws" {
-  format = "aws"
-  file   = "health-aws.json"
-  url    = "https://example.com/aws.json"
-}
-upstream "main" {
-  endpoint = "http://127.0.0.1:9"
-  prefix   = "images"
-}
-site "flaky" {
-  url     = %q
-  regions = ["aws:flaky"]
-}
-mirror {
-  default_site = site.flaky
-  check {
-    positive_ttl = "1h"
-    negative_ttl = "1h"
-    timeout      = "%s"
-    down_after   = %d
-    down_for     = "%s"
-    down_for_max = "%s"
-  }
-}
-route "blobs" {
-  kinds    = ["blob"]
-  to       = mirror
-  fallback = upstream.main
-}
-route "all" {
-  kinds = ["any"]
-  to    = upstream.main
-}
-`, url, healthTimeout, healthDownAfter, healthDownFor, healthDownForMax)
+	sites := fmt.Sprintf("site \"flaky\" {\n  url     = %q\n  regions = [\"aws:flaky\"]\n}\n", url)
+	check := fmt.Sprintf("positive_ttl = \"1h\"\n    negative_ttl = \"1h\"\n    timeout      = \"%s\"\n    down_after   = %d\n    down_for     = \"%s\"\n    down_for_max = \"%s\"",
+		healthTimeout, healthDownAfter, healthDownFor, healthDownForMax)
+	text := scriptPolicy("health-aws.json", sites, "flaky", check)
 	for _, extra := range args[1:] {
 		data, err := os.ReadFile(ts.MkAbs(extra))
 		if err != nil {

@@ -26,9 +26,11 @@ import (
 func Commands() map[string]func(ts *testscript.TestScript, neg bool, args []string) {
 	return map[string]func(*testscript.TestScript, bool, []string){
 		"blob":        cmdBlob,
+		"capture":     cmdCapture,
 		"cranepull":   cmdCranePull,
 		"faultmirror": cmdFaultMirror,
 		"freeport":    cmdFreeport,
+		"gorepo":      cmdGoRepo,
 		"httpget":     cmdHTTPGet,
 		"images":      cmdImages,
 		"layoutcheck": cmdLayoutCheck,
@@ -41,6 +43,7 @@ func Commands() map[string]func(ts *testscript.TestScript, neg bool, args []stri
 		"need":        cmdNeed,
 		"sigsend":     cmdSigsend,
 		"subst":       cmdSubst,
+		"unpack":      cmdUnpack,
 		"waitfile":    cmdWaitFile,
 		"waithttp":    cmdWaitHTTP,
 		"xffproxy":    cmdXFFProxy,

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"maps"
 	"slices"
 	"testing"
@@ -97,15 +98,7 @@ func TestBuildIsReproducible(t *testing.T) {
 func blobs(t *testing.T, idx v1.ImageIndex) []string {
 	t.Helper()
 	var out []string
-	m, err := idx.IndexManifest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, desc := range m.Manifests {
-		img, err := idx.Image(desc.Digest)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for desc, img := range images(t, idx) {
 		cfg, err := img.ConfigName()
 		if err != nil {
 			t.Fatal(err)
@@ -124,6 +117,26 @@ func blobs(t *testing.T, idx v1.ImageIndex) []string {
 		}
 	}
 	return out
+}
+
+// images yields each manifest of idx's and its image, in order.
+func images(t *testing.T, idx v1.ImageIndex) iter.Seq2[v1.Descriptor, v1.Image] {
+	t.Helper()
+	m, err := idx.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func(yield func(v1.Descriptor, v1.Image) bool) {
+		for _, desc := range m.Manifests {
+			img, err := idx.Image(desc.Digest)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !yield(desc, img) {
+				return
+			}
+		}
+	}
 }
 
 // TestIndexAndConfig checks the index's platforms and annotations and
@@ -146,14 +159,10 @@ func TestIndexAndConfig(t *testing.T) {
 		t.Errorf("index: media type %s, annotations %v; want %s, %v", m.MediaType, m.Annotations, types.OCIImageIndex, wantLabels)
 	}
 	var platforms []string
-	for _, desc := range m.Manifests {
+	for desc, img := range images(t, idx) {
 		platforms = append(platforms, desc.Platform.String())
 		if desc.MediaType != types.OCIManifestSchema1 || desc.ArtifactType != "" {
 			t.Errorf("%s: media type %s, artifact type %q; want an OCI manifest and none", desc.Platform, desc.MediaType, desc.ArtifactType)
-		}
-		img, err := idx.Image(desc.Digest)
-		if err != nil {
-			t.Fatal(err)
 		}
 		cf, err := img.ConfigFile()
 		if err != nil {
@@ -207,10 +216,12 @@ type entry struct {
 func TestLayers(t *testing.T) {
 	spec := standIn(t)
 	idx := build(t, spec)
-	for _, b := range spec.Binaries {
-		img, err := idx.Image(manifestDigest(t, idx, b.Platform))
-		if err != nil {
-			t.Fatal(err)
+	i := 0
+	for desc, img := range images(t, idx) {
+		b := spec.Binaries[i]
+		i++
+		if !desc.Platform.Equals(b.Platform) {
+			t.Fatalf("image %d is for %s, want %s", i, desc.Platform, b.Platform)
 		}
 		layers, err := img.Layers()
 		if err != nil {
@@ -237,21 +248,6 @@ func TestLayers(t *testing.T) {
 			t.Errorf("%s: layers hold\n%v\nwant\n%v", b.Platform, got, want)
 		}
 	}
-}
-
-func manifestDigest(t *testing.T, idx v1.ImageIndex, p v1.Platform) v1.Hash {
-	t.Helper()
-	m, err := idx.IndexManifest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, desc := range m.Manifests {
-		if desc.Platform.Equals(p) {
-			return desc.Digest
-		}
-	}
-	t.Fatalf("no image for %s", p)
-	return v1.Hash{}
 }
 
 // layerEntries reads l's compressed bytes as a registry would serve them.

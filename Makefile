@@ -112,7 +112,7 @@ RELEASE_PLATFORMS ?= linux/amd64 linux/arm64 darwin/arm64
 release:
 	@rev=$$(git rev-parse --verify HEAD) || exit 1; \
 	[ -z "$$(git status --porcelain)" ] || echo "make release: building $$rev; uncommitted changes are left out"; \
-	src=$$(mktemp -d) && trap 'rm -rf "$$src"' EXIT && \
+	src=$$(mktemp -d) && trap 'rm -rf "$$src"' EXIT && trap 'exit 130' INT TERM && \
 	git init -q "$$src" && git -C "$$src" fetch -q --tags "$(CURDIR)" HEAD && \
 	git -C "$$src" -c advice.detachedHead=false checkout -q "$$rev" && \
 	mkdir -p "$(RELEASE_DIR)" && out=$$(cd "$(RELEASE_DIR)" && pwd) && \

@@ -44,15 +44,12 @@ func WriteLayout(dir string, idx v1.ImageIndex, ref string) error {
 	return lp.AppendIndex(idx, layout.WithAnnotations(map[string]string{refNameKey: ref}))
 }
 
-// Push writes idx to the registry reference ref (such as
-// registry.example.com/regedge:v1.2.0) with the credentials docker login
-// stored, and returns its digest reference. Loopback and private
-// registries are spoken to over plain HTTP, as go-containerregistry does.
-func Push(ctx context.Context, ref string, idx v1.ImageIndex) (string, error) {
-	r, err := name.ParseReference(ref)
-	if err != nil {
-		return "", err
-	}
+// Push writes idx to the registry reference r (parsed with
+// name.ParseReference from, say, registry.example.com/regedge:v1.2.0)
+// with the credentials docker login stored, and returns its digest
+// reference. Loopback and private registries are spoken to over plain
+// HTTP, as go-containerregistry does.
+func Push(ctx context.Context, r name.Reference, idx v1.ImageIndex) (string, error) {
 	if err := remote.WriteIndex(r, idx, remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain)); err != nil {
 		return "", err
 	}

@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/google/go-containerregistry/pkg/name"
+
 	"github.com/regedge/regedge/compiler/internal/image"
 )
 
@@ -33,6 +35,14 @@ func main() {
 }
 
 func run(out, push string, paths []string) error {
+	// A mistyped reference stops mkimage before it writes anything.
+	var ref name.Reference
+	if push != "" {
+		var err error
+		if ref, err = name.ParseReference(push); err != nil {
+			return fmt.Errorf("-push: %w", err)
+		}
+	}
 	var bins []image.Binary
 	for _, p := range paths {
 		b, err := image.ReadBinary(p)
@@ -64,12 +74,12 @@ func run(out, push string, paths []string) error {
 	for _, desc := range m.Manifests {
 		fmt.Printf("  %s %s\n", desc.Platform, desc.Digest)
 	}
-	if push != "" {
-		ref, err := image.Push(context.Background(), push, idx)
+	if ref != nil {
+		pushed, err := image.Push(context.Background(), ref, idx)
 		if err != nil {
 			return fmt.Errorf("push %s: %w", push, err)
 		}
-		fmt.Printf("pushed %s (%s)\n", push, ref)
+		fmt.Printf("pushed %s (%s)\n", push, pushed)
 	}
 	return nil
 }

@@ -16,12 +16,16 @@ DEBIAN_RUNTIMES := nginx:nginx varnishd:varnish haproxy:haproxy skopeo:skopeo
 BENCH_RUNTIMES := wrk:wrk
 RUNTIMES := $(DEBIAN_RUNTIMES)
 
-.PHONY: all build test verify deps bench fuzz
+.PHONY: all build test verify deps bench fuzz release image
 all: build
 	bin/regedge build -out out
 
+# build makes a development binary: its version is "devel" whatever the
+# commit, so that out/, whose files name the version that made them, stays
+# what make verify expects at every commit and tag. make release builds the
+# versioned binaries.
 build:
-	$(GO) build -o bin/regedge ./compiler/cmd/regedge
+	$(GO) build -buildvcs=false -o bin/regedge ./compiler/cmd/regedge
 
 # verify regenerates out/ into a temporary folder and fails if it differs.
 verify: build
@@ -101,3 +105,34 @@ fuzz:
 	done; \
 	cat $$summary; \
 	[ $$failed = 0 ] || { echo "make fuzz: a fuzz target failed (see above)"; exit 1; }
+
+# release builds the commit HEAD names, not the working tree: from a clean
+# clone (where go records the revision, its time and, at a tag, the
+# version; in a git worktree it records none) into static binaries, the
+# same bytes from the same commit and Go, with SHA256SUMS for sha256sum -c.
+# Only the files it writes in RELEASE_DIR are replaced.
+RELEASE_DIR ?= bin/release
+RELEASE_PLATFORMS ?= linux/amd64 linux/arm64 darwin/arm64
+release:
+	@rev=$$(git rev-parse --verify HEAD) || exit 1; \
+	[ -z "$$(git status --porcelain)" ] || echo "make release: building $$rev; uncommitted changes are left out"; \
+	src=$$(mktemp -d) && trap 'rm -rf "$$src"' EXIT && trap 'exit 130' INT TERM && \
+	git init -q "$$src" && git -C "$$src" fetch -q --tags "$(CURDIR)" HEAD && \
+	git -C "$$src" -c advice.detachedHead=false checkout -q "$$rev" && \
+	mkdir -p "$(RELEASE_DIR)" && out=$$(cd "$(RELEASE_DIR)" && pwd) && \
+	rm -f "$$out"/regedge-* "$$out"/SHA256SUMS && \
+	for p in $(RELEASE_PLATFORMS); do \
+		os=$${p%/*}; arch=$${p#*/}; \
+		(cd "$$src" && CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -buildvcs=true -ldflags="-s -w -buildid=" \
+			-o "$$out/regedge-$$os-$$arch" ./compiler/cmd/regedge) || exit 1; \
+	done && \
+	cd "$$out" && sha256sum regedge-* >SHA256SUMS && cat SHA256SUMS
+
+# image builds the container image of regedge serve from the release's
+# linux binaries into IMAGE_DIR, an OCI layout, and pushes it to PUSH when
+# given: make image PUSH=registry.example.com/regedge:v1.2.0
+IMAGE_DIR ?= bin/image
+IMAGE_PLATFORMS ?= linux/amd64 linux/arm64
+image: release
+	$(GO) run ./compiler/internal/cmd/mkimage -out "$(IMAGE_DIR)" $(if $(PUSH),-push "$(PUSH)") \
+		$(foreach p,$(IMAGE_PLATFORMS),"$(RELEASE_DIR)/regedge-$(subst /,-,$(p))")

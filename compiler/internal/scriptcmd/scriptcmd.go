@@ -26,12 +26,14 @@ import (
 func Commands() map[string]func(ts *testscript.TestScript, neg bool, args []string) {
 	return map[string]func(*testscript.TestScript, bool, []string){
 		"blob":        cmdBlob,
+		"capture":     cmdCapture,
 		"cranepull":   cmdCranePull,
 		"edit":        cmdEdit,
 		"faultcheck":  cmdFaultCheck,
 		"faultmirror": cmdFaultMirror,
 		"faultsites":  cmdFaultSites,
 		"freeport":    cmdFreeport,
+		"gorepo":      cmdGoRepo,
 		"healthcheck": cmdHealthCheck,
 		"healthsites": cmdHealthSites,
 		"httpget":     cmdHTTPGet,
@@ -47,6 +49,7 @@ func Commands() map[string]func(ts *testscript.TestScript, neg bool, args []stri
 		"repocopy":    cmdRepoCopy,
 		"sigsend":     cmdSigsend,
 		"subst":       cmdSubst,
+		"unpack":      cmdUnpack,
 		"waitfile":    cmdWaitFile,
 		"waithttp":    cmdWaitHTTP,
 		"xffproxy":    cmdXFFProxy,

@@ -8,8 +8,10 @@ import (
 
 // Info is what the build recorded.
 type Info struct {
-	// Version is the module version, such as v1.2.0, or "devel" for a
-	// build from a checkout, which has none.
+	// Version is the module version: v1.2.0 for a release or a build of a
+	// tagged commit, a Go pseudo-version for a build from a clone at
+	// another commit, "devel" when the build recorded none (make build,
+	// or a build with -buildvcs=false).
 	Version string
 	// Revision is the VCS revision built from, and Modified whether the
 	// checkout held changes; "" when the build recorded none.

@@ -12,7 +12,7 @@ export PATH := $(PATH):/usr/sbin:/sbin:$(NPM_PREFIX)/node_modules/.bin:$(CURDIR)
 # Runtimes the tests run for real, by command and the Debian package that
 # provides it. make bench also needs BENCH_RUNTIMES: deps installs RUNTIMES,
 # which bench extends.
-DEBIAN_RUNTIMES := nginx:nginx varnishd:varnish haproxy:haproxy skopeo:skopeo
+DEBIAN_RUNTIMES := nginx:nginx varnishd:varnish haproxy:haproxy skopeo:skopeo systemd-analyze:systemd
 BENCH_RUNTIMES := wrk:wrk
 RUNTIMES := $(DEBIAN_RUNTIMES)
 
@@ -69,7 +69,7 @@ deps:
 
 test: deps verify
 	$(GO) vet ./...
-	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -timeout 30m ./...
 
 # bench measures the bars in BENCHMARKS.md in one run and prints medians.
 # BenchmarkLoad's iterations are long (wrk against three servers), so it runs

@@ -15,6 +15,8 @@ export PATH := $(PATH):/usr/sbin:/sbin:$(NPM_PREFIX)/node_modules/.bin:$(CURDIR)
 DEBIAN_RUNTIMES := nginx:nginx varnishd:varnish haproxy:haproxy skopeo:skopeo systemd-analyze:systemd
 BENCH_RUNTIMES := wrk:wrk
 RUNTIMES := $(DEBIAN_RUNTIMES)
+# Debian packages that install no command: the vmods the Varnish VCL imports.
+DEBIAN_LIBRARIES := varnish-modules
 
 .PHONY: all build test verify deps bench fuzz release image
 all: build
@@ -42,6 +44,9 @@ deps:
 	@missing=""; \
 	for pair in $(RUNTIMES); do \
 		command -v "$${pair%%:*}" >/dev/null || missing="$$missing $${pair#*:}"; \
+	done; \
+	for pkg in $(DEBIAN_LIBRARIES); do \
+		dpkg-query -W -f='$${Status}' "$$pkg" 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$pkg"; \
 	done; \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ]; then \

@@ -2,13 +2,21 @@
 # with the feed snapshots aws 1785313625, gcp 1785333953849.
 # Do not edit: change the policy or its feeds and run regedge build.
 
-# Run (Varnish 7.1), with the check socket in varnishd's working directory:
+# Run (Varnish 7.1 and Debian's varnish-modules), with the check socket in
+# varnishd's working directory:
 #   mkdir -p /var/lib/varnish/regedge
-#   varnishd -F -n /var/lib/varnish/regedge -a :80 -a regedge_check=/var/lib/varnish/regedge/regedge-check.sock -f /absolute/path/to/regedge.vcl -s malloc,196m
+#   varnishd -F -n /var/lib/varnish/regedge -a :80 -a regedge_check=/var/lib/varnish/regedge/regedge-check.sock -f /absolute/path/to/regedge.vcl -p workspace_client=128k -s malloc,196m
+# workspace_client=128k holds the largest header varnishd reads
+# (http_req_size, 32k) three times over, as varnishd copies a long
+# X-Forwarded-For twice before vcl_recv, and what this VCL adds.
 # The numbered rules are those of docs/request-handling.md.
 vcl 4.1;
 
 import std;
+# varnish-modules (Debian's varnish-modules package): header drops every
+# request header the rules do not read, str cuts a long header short.
+import header;
+import str;
 
 # Every answer is synthetic. Only the blob existence checks fetch, each
 # from its mirror's backend; nothing is ever fetched from this default.
@@ -298,7 +306,8 @@ backend regedge_check {
 }
 
 # The second hop: ask the mirror the first hop names, once, uncached.
-# Client requests never carry X-Regedge-Mirror past this point.
+# Client requests never carry X-Regedge-Mirror: the rules' vcl_recv
+# drops it with every other header they do not read.
 sub vcl_recv {
     if (local.socket == "regedge_check") {
         if (req.http.X-Regedge-Mirror == "regedge_mirror_0") {
@@ -372,7 +381,6 @@ sub vcl_recv {
         }
         return (pass);
     }
-    unset req.http.X-Regedge-Mirror;
 }
 
 # Rule 10: the clients of each label. The prefixes cover the plan's
@@ -6539,15 +6547,19 @@ acl regedge_label_33 +table {
 
 # Rule 10: the client's label, in X-Regedge-Label.
 sub regedge_label {
-    # varnishd appends the peer to X-Forwarded-For before vcl_recv, or sets
-    # the header to the peer when the client sent none: take that entry off
-    # again. (It also joins repeated X-Forwarded-For lines into one.)
-    if (req.http.X-Forwarded-For ~ ",") {
-        set req.http.X-Regedge-List = regsub(req.http.X-Forwarded-For, ",[^,]*$", "");
+    # varnishd appends the peer to X-Forwarded-For before vcl_recv (and
+    # joins repeated lines into one), or sets the header to the peer when
+    # the client sent none: the entry sought is one place further left.
+    set req.http.X-Regedge-List = str.take(req.http.X-Forwarded-For, -2048);
+    if (str.count(req.http.X-Forwarded-For) > 2048) {
+        # Only the last 2048 bytes are read, which bounds the workspace
+        # and the regex work a header can take; the entry cut in two there
+        # is no entry.
+        set req.http.X-Regedge-List = regsub(req.http.X-Regedge-List, "^[^,]*", "");
     }
     # The entry 1 places from the right of X-Forwarded-For.
-    if (req.http.X-Regedge-List ~ "^(?:.*,)?[[:blank:]]*([0-9A-Fa-f:.]+)[[:blank:]]*(?:,[^,]*){1}$") {
-        set req.http.X-Regedge-Client = regsub(req.http.X-Regedge-List, "^(?:.*,)?[[:blank:]]*([0-9A-Fa-f:.]+)[[:blank:]]*(?:,[^,]*){1}$", "\1");
+    if (req.http.X-Regedge-List ~ "^(?:.*,)?[[:blank:]]*([0-9A-Fa-f:.]+)[[:blank:]]*(?:,[^,]*){2}$") {
+        set req.http.X-Regedge-Client = regsub(req.http.X-Regedge-List, "^(?:.*,)?[[:blank:]]*([0-9A-Fa-f:.]+)[[:blank:]]*(?:,[^,]*){2}$", "\1");
     }
     # Only a plain IP address counts: std.ip must take it whatever its
     # fallback, and it must look like one, for std.ip also takes ports, zones
@@ -6975,18 +6987,21 @@ sub regedge_site {
 }
 
 sub vcl_recv {
-    # Only this VCL sets regedge's headers.
-    unset req.http.X-Regedge-Answer;
-    unset req.http.X-Regedge-Path;
-    unset req.http.X-Regedge-Query;
-    unset req.http.X-Regedge-Ref;
-    unset req.http.X-Regedge-List;
-    unset req.http.X-Regedge-Client;
-    unset req.http.X-Regedge-Label;
-    unset req.http.X-Regedge-Upstream;
-    unset req.http.X-Regedge-Site;
-    unset req.http.X-Regedge-Location;
-    unset req.http.X-Regedge-Fallback;
+    # varnishd sets X-Forwarded-For before vcl_recv, to the peer or with
+    # the peer appended. It has none only when varnishd could not add it:
+    # the request had as many header lines as it takes, or filled the
+    # workspace, which varnishd then marks overflowed, failing all that
+    # follows. Start again from the request as it came, less the header.
+    if (!req.http.X-Forwarded-For) {
+        std.rollback(req);
+        unset req.http.X-Forwarded-For;
+    }
+    # Only the headers the rules read are kept: every other line becomes
+    # X-Regedge-Drop, and goes. So no client header reaches a mirror, a
+    # client cannot set regedge's own headers, and a request with as many
+    # lines as varnishd takes leaves room for them.
+    header.regsub(req, "^(?!(?i:Host|X-Forwarded-For):)(?s:.*)$", "X-Regedge-Drop: 1");
+    unset req.http.X-Regedge-Drop;
 
     # Rule 1: only GET and HEAD.
     if (req.method != "GET" && req.method != "HEAD") {
@@ -7125,32 +7140,11 @@ sub vcl_backend_fetch {
     # varnishd turns a HEAD into a GET on a cache miss: ask with HEAD.
     set bereq.method = "HEAD";
     unset bereq.body;
-    # The mirror's answer is shared by every client, so none of the
-    # headers that could change it is passed on.
-    unset bereq.http.Authorization;
-    unset bereq.http.Cookie;
-    unset bereq.http.Range;
-    unset bereq.http.If-Range;
-    unset bereq.http.If-Match;
-    unset bereq.http.If-None-Match;
-    unset bereq.http.If-Modified-Since;
-    unset bereq.http.If-Unmodified-Since;
-    unset bereq.http.Cache-Control;
-    unset bereq.http.Pragma;
-    unset bereq.http.Accept-Encoding;
-    unset bereq.http.Forwarded;
-    unset bereq.http.X-Forwarded-For;
-    unset bereq.http.X-Regedge-Answer;
-    unset bereq.http.X-Regedge-Path;
-    unset bereq.http.X-Regedge-Query;
-    unset bereq.http.X-Regedge-Ref;
-    unset bereq.http.X-Regedge-List;
-    unset bereq.http.X-Regedge-Client;
-    unset bereq.http.X-Regedge-Label;
-    unset bereq.http.X-Regedge-Upstream;
-    unset bereq.http.X-Regedge-Site;
-    unset bereq.http.X-Regedge-Location;
-    unset bereq.http.X-Regedge-Fallback;
+    # The mirror's answer is shared by every client, so the request is
+    # built from nothing: every header but Host (the mirror's) and the
+    # mirror's name between the hops goes, varnishd's own included.
+    header.regsub(bereq, "^(?!(?i:Host|X-Regedge-Mirror):)(?s:.*)$", "X-Regedge-Drop: 1");
+    unset bereq.http.X-Regedge-Drop;
     # A connection is never reused: after a 1xx, or a body sent with the
     # answer to a HEAD, the next check on it would read the rest of this
     # answer as its own.
@@ -7166,26 +7160,32 @@ sub vcl_backend_fetch {
     return (fetch);
 }
 
-# The second hop passes the mirror's answer back in X-Regedge-Check: a 2xx
-# is "present", any other final answer "absent". A 1xx is not an answer,
-# and Varnish cannot read the answer that follows it.
+# The second hop reads the mirror's answer as rule 10 says: a 2xx is
+# "present", a 3xx or 4xx "absent", both passed back in X-Regedge-Check
+# with status 200 and no other header of the mirror's. Anything else (a
+# 5xx, a 1xx, a status past 599) is no answer. Varnish reads a 1xx as the
+# answer, and cannot read the final answer that follows it.
 #
 # The first hop keeps "present" for the positive TTL and "absent" for the
 # negative TTL, whatever the mirror's own caching headers say; anything
 # else is no answer.
 sub vcl_backend_response {
     if (!bereq.http.X-Regedge-Mirror) {
-        if (beresp.status < 200) {
-            return (error(503, "Interim answer"));
-        }
-        if (beresp.status < 300) {
+        if (beresp.status >= 200 && beresp.status < 300) {
             set beresp.http.X-Regedge-Check = "present";
-        } else {
+        } elsif (beresp.status >= 300 && beresp.status < 500) {
             set beresp.http.X-Regedge-Check = "absent";
+        } else {
+            return (error(503, "No answer"));
         }
+        set beresp.status = 200;
+        header.regsub(beresp, "^(?!(?i:X-Regedge-Check):)(?s:.*)$", "X-Regedge-Drop: 1");
+        unset beresp.http.X-Regedge-Drop;
         return (deliver);
     }
-    if (beresp.http.X-Regedge-Check == "present") {
+    if (beresp.status != 200) {
+        return (error(503, "No answer"));
+    } elsif (beresp.http.X-Regedge-Check == "present") {
         set beresp.ttl = 3600s;
     } elsif (beresp.http.X-Regedge-Check == "absent") {
         set beresp.ttl = 600s;

@@ -31,6 +31,16 @@ const varnishAddr = `^(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3
 // site names in sidecar socket paths.
 var varnishIdent = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]*$`)
 
+// varnishClientTail is how much of the client header Varnish reads, from
+// its end.
+const varnishClientTail = 2048
+
+// varnishDrop matches a header line whose name is none of names, for
+// vmod_header's regsub to turn into one that is then unset.
+func varnishDrop(names ...string) string {
+	return "^(?!(?i:" + strings.Join(names, "|") + "):)(?s:.*)$"
+}
+
 type varnishData struct {
 	Deployment string
 	// ClientHeader is the header holding the client, or "" for the peer.
@@ -40,12 +50,21 @@ type varnishData struct {
 	ForwardedFor bool
 	TrustedHops  int
 	ClientRegex  string
-	AddrRegex    string
-	DefaultLabel string
-	ACLs         []varnishACL
-	Maps         []varnishMap
-	Sites        []varnishSite
-	Backends     []varnishBackend
+	// ClientTail is how many bytes from the end of the client header are
+	// read: far more than the entries a trusted hop writes, and few
+	// enough that no regex runs out of pcre2_match_limit on them.
+	ClientTail int
+	// DropRequest matches the request header lines the rules do not
+	// read, which vcl_recv drops; DropBereq those of a check request but
+	// Host and the mirror's name between the hops; DropBeresp those of a
+	// mirror's answer but the second hop's reading of it.
+	DropRequest, DropBereq, DropBeresp string
+	AddrRegex                          string
+	DefaultLabel                       string
+	ACLs                               []varnishACL
+	Maps                               []varnishMap
+	Sites                              []varnishSite
+	Backends                           []varnishBackend
 	// TLSSidecars is true when some backend is an https mirror's sidecar.
 	TLSSidecars   bool
 	Check         *varnishCheck
@@ -108,13 +127,23 @@ func Varnish(p *plan.Plan) ([]File, error) {
 		InfoURL:       p.Registry.InfoURL,
 		PrivacyURL:    p.Registry.PrivacyURL,
 		LongNameRegex: fmt.Sprintf("^.{%d}", request.MaxName+1),
+		ClientTail:    varnishClientTail,
+		DropRequest:   varnishDrop("Host"),
+		DropBereq:     varnishDrop("Host", "X-Regedge-Mirror"),
+		DropBeresp:    varnishDrop("X-Regedge-Check"),
 	}
 	if h := p.ClientIP.Header; h != "" {
 		if !varnishIdent.MatchString(h) {
 			return nil, fmt.Errorf("refusing client header %q: it is not a header name", h)
 		}
 		d.ForwardedFor = strings.EqualFold(h, "X-Forwarded-For")
-		d.ClientRegex = fmt.Sprintf(`^(?:.*,)?[[:blank:]]*([0-9A-Fa-f:.]+)[[:blank:]]*(?:,[^,]*){%d}$`, p.ClientIP.TrustedHops)
+		d.DropRequest = varnishDrop("Host", h)
+		hops := p.ClientIP.TrustedHops
+		if d.ForwardedFor {
+			// The entry varnishd appends.
+			hops++
+		}
+		d.ClientRegex = fmt.Sprintf(`^(?:.*,)?[[:blank:]]*([0-9A-Fa-f:.]+)[[:blank:]]*(?:,[^,]*){%d}$`, hops)
 	}
 	if c := p.Check; c != nil {
 		d.Check = &varnishCheck{

@@ -59,11 +59,15 @@ acl regedge_label_1 +table {
 func TestVarnishClientFromForwardedFor(t *testing.T) {
 	vcl := renderVarnish(t, testPlan())
 	wantSnippets(t, "regedge.vcl", vcl,
-		// varnishd's own entry comes off, then the entry one place from the right.
-		`if (req.http.X-Forwarded-For ~ ",") {
-        set req.http.X-Regedge-List = regsub(req.http.X-Forwarded-For, ",[^,]*$", "");
-    }`,
-		`if (req.http.X-Regedge-List ~ "^(?:.*,)?[[:blank:]]*([0-9A-Fa-f:.]+)[[:blank:]]*(?:,[^,]*){1}$") {`,
+		// Only Host and the client header survive vcl_recv's first lines.
+		`    header.regsub(req, "^(?!(?i:Host|X-Forwarded-For):)(?s:.*)$", "X-Regedge-Drop: 1");
+    unset req.http.X-Regedge-Drop;`,
+		// The last 2 KiB, less the entry cut in two.
+		`    set req.http.X-Regedge-List = str.take(req.http.X-Forwarded-For, -2048);
+    if (str.count(req.http.X-Forwarded-For) > 2048) {`,
+		`        set req.http.X-Regedge-List = regsub(req.http.X-Regedge-List, "^[^,]*", "");`,
+		// The entry one place from the right, before varnishd's own.
+		`if (req.http.X-Regedge-List ~ "^(?:.*,)?[[:blank:]]*([0-9A-Fa-f:.]+)[[:blank:]]*(?:,[^,]*){2}$") {`,
 		`std.ip(req.http.X-Regedge-Client, "0.0.0.0", false) != std.ip(req.http.X-Regedge-Client, "::", false)`,
 		`    if (!req.http.X-Regedge-Client) {
         set req.http.X-Regedge-Label = "default";
@@ -80,14 +84,20 @@ func TestVarnishClientFromOtherHeaderOrPeer(t *testing.T) {
 	p := testPlan()
 	p.ClientIP = plan.ClientIP{Header: "CF-Connecting-IP"}
 	vcl := renderVarnish(t, p)
-	wantSnippets(t, "regedge.vcl", vcl, `set req.http.X-Regedge-List = req.http.CF-Connecting-IP;`, `(?:,[^,]*){0}$"`)
-	if strings.Contains(vcl, "regsub(req.http.X-Forwarded-For") {
-		t.Error("regedge.vcl edits X-Forwarded-For though the client is in CF-Connecting-IP")
+	wantSnippets(t, "regedge.vcl", vcl,
+		`header.regsub(req, "^(?!(?i:Host|CF-Connecting-IP):)(?s:.*)$", "X-Regedge-Drop: 1");`,
+		`    std.collect(req.http.CF-Connecting-IP);
+    set req.http.X-Regedge-List = str.take(req.http.CF-Connecting-IP, -2048);`,
+		`(?:,[^,]*){0}$"`)
+	if strings.Contains(vcl, "req.http.X-Forwarded-For,") {
+		t.Error("regedge.vcl reads X-Forwarded-For though the client is in CF-Connecting-IP")
 	}
 
 	p.ClientIP = plan.ClientIP{}
 	vcl = renderVarnish(t, p)
-	wantSnippets(t, "regedge.vcl", vcl, `set req.http.X-Regedge-Client = client.ip;`)
+	wantSnippets(t, "regedge.vcl", vcl,
+		`header.regsub(req, "^(?!(?i:Host):)(?s:.*)$", "X-Regedge-Drop: 1");`,
+		`set req.http.X-Regedge-Client = client.ip;`)
 	if strings.Contains(vcl, "req.http.X-Regedge-List =") {
 		t.Error("regedge.vcl reads a header though the client is the peer")
 	}
@@ -159,7 +169,7 @@ backend regedge_mirror_1 {
 		`        return (hash);`,
 		`    hash_data(req.http.X-Regedge-Location);`,
 		`    set bereq.method = "HEAD";`,
-		`#   varnishd -F -n /var/lib/varnish/regedge -a :80 -a regedge_check=/var/lib/varnish/regedge/regedge-check.sock -f /absolute/path/to/regedge.vcl -s malloc,40m`,
+		`#   varnishd -F -n /var/lib/varnish/regedge -a :80 -a regedge_check=/var/lib/varnish/regedge/regedge-check.sock -f /absolute/path/to/regedge.vcl -p workspace_client=128k -s malloc,40m`,
 		`backend regedge_check {
     .path = "/proc/self/cwd/regedge-check.sock";
     .connect_timeout = 1500ms;
@@ -177,8 +187,11 @@ backend regedge_mirror_1 {
         }
         return (pass);
     }
-    unset req.http.X-Regedge-Mirror;
 }`,
+		// A check request is built from nothing: Host, and the mirror's
+		// name between the hops.
+		`    header.regsub(bereq, "^(?!(?i:Host|X-Regedge-Mirror):)(?s:.*)$", "X-Regedge-Drop: 1");
+    unset bereq.http.X-Regedge-Drop;`,
 		`    set bereq.http.Connection = "close";
     if (bereq.http.X-Regedge-Mirror) {
         # The second hop: ask the mirror itself.
@@ -189,17 +202,21 @@ backend regedge_mirror_1 {
         set bereq.backend = regedge_check;
     }`,
 		`    if (!bereq.http.X-Regedge-Mirror) {
-        if (beresp.status < 200) {
-            return (error(503, "Interim answer"));
-        }
-        if (beresp.status < 300) {
+        if (beresp.status >= 200 && beresp.status < 300) {
             set beresp.http.X-Regedge-Check = "present";
-        } else {
+        } elsif (beresp.status >= 300 && beresp.status < 500) {
             set beresp.http.X-Regedge-Check = "absent";
+        } else {
+            return (error(503, "No answer"));
         }
+        set beresp.status = 200;
+        header.regsub(beresp, "^(?!(?i:X-Regedge-Check):)(?s:.*)$", "X-Regedge-Drop: 1");
+        unset beresp.http.X-Regedge-Drop;
         return (deliver);
     }
-    if (beresp.http.X-Regedge-Check == "present") {
+    if (beresp.status != 200) {
+        return (error(503, "No answer"));
+    } elsif (beresp.http.X-Regedge-Check == "present") {
         set beresp.ttl = 3600s;
     } elsif (beresp.http.X-Regedge-Check == "absent") {
         set beresp.ttl = 90s;

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -14,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/regedge/regedge/compiler/internal/answer"
@@ -24,6 +26,10 @@ import (
 // statusHTTP09 stands for an answer without a status line: what a server
 // sends to a request line it reads as HTTP/0.9 (one without a version).
 const statusHTTP09 = 9
+
+// statusClosed stands for no answer at all: the server closed or reset
+// the connection before sending a byte of one.
+const statusClosed = -1
 
 // caseTimeout bounds one corpus request, answer included. A target that
 // waits for more of a malformed request gives up well within it.
@@ -156,10 +162,17 @@ func sendRaw(ctx context.Context, endpoint string, c Case, want Answer) Answer {
 	deadline, _ := ctx.Deadline()
 	conn.SetDeadline(deadline)
 	if _, err := io.WriteString(conn, c.wire()); err != nil {
+		if closed(err) {
+			return Answer{Status: statusClosed}
+		}
 		return Answer{Err: err.Error()}
 	}
 	br := bufio.NewReader(conn)
-	if start, err := br.Peek(5); err == nil && string(start) != "HTTP/" {
+	start, err := br.Peek(5)
+	if len(start) == 0 && closed(err) {
+		return Answer{Status: statusClosed}
+	}
+	if err == nil && string(start) != "HTTP/" {
 		return Answer{Status: statusHTTP09}
 	}
 	for {
@@ -174,6 +187,12 @@ func sendRaw(ctx context.Context, endpoint string, c Case, want Answer) Answer {
 		}
 		return answerFrom(resp, want)
 	}
+}
+
+// closed reports whether err says the server closed or reset the
+// connection.
+func closed(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
 func sortCaseMismatches(ms []CaseMismatch) {

@@ -73,6 +73,7 @@ func corpus(p *plan.Plan, blob string, client netip.Addr) []Case {
 	g.bytes()
 	g.clients()
 	g.framing()
+	g.headerLimits()
 	record(g.cases)
 	return g.cases
 }
@@ -480,4 +481,54 @@ func corpusClient(p *plan.Plan) netip.Addr {
 		}
 	}
 	return netip.MustParseAddr("192.0.2.1")
+}
+
+// headerLimits (added for Varnish, issue 10): long client headers, in one
+// line and over several, many header lines, and the requests varnishd's
+// parser refuses around them. A header section of up to 16 KiB (HAProxy's
+// buffer, the smallest) must be answered by the rules; a larger one is
+// larger than some server wishes to process, which may answer it with a
+// 4xx (RFC 9110, section 5.4).
+func (g *generator) headerLimits() {
+	h := g.plan.ClientIP.Header
+	if h == "" {
+		h = "X-Forwarded-For"
+	}
+	last := g.client.String() + strings.Repeat(", 127.0.0.1", g.plan.ClientIP.TrustedHops)
+	// entries is n bytes of other clients' entries, each followed by ", ".
+	entries := func(n int) string { return strings.Repeat("192.0.2.1, ", n/11) }
+	g.add(Case{Name: "client header of 7,900 bytes", Target: g.blobPath(), Headers: []string{h + ": " + entries(7900) + last}})
+	for _, n := range []int{2, 3, 4} {
+		var lines []string
+		for range n - 1 {
+			lines = append(lines, h+": "+strings.TrimSuffix(entries(7500), ", "))
+		}
+		g.add(Case{Name: fmt.Sprintf("client header of %d lines of 7,500 bytes", n), Target: g.blobPath(),
+			Headers: append(lines, h+": "+entries(7500)+last), Refusable: n*7500 > 16<<10})
+	}
+	var many []string
+	for range 40 {
+		many = append(many, h+": "+strings.TrimSuffix(entries(200), ", "))
+	}
+	g.add(Case{Name: "client header of 41 lines", Target: g.blobPath(), Headers: append(many, h+": "+last)})
+	// Header lines up to varnishd's table of 64 fields, less the request
+	// line's, and one more; Connection: close is the last line.
+	for _, n := range []int{40, 59, 60} {
+		c := Case{Name: fmt.Sprintf("%d header lines", n), Target: g.blobPath()}
+		g.add(c)
+		c = g.cases[len(g.cases)-1]
+		for i := len(c.Headers); i < n-1; i++ {
+			c.Headers = append(c.Headers, fmt.Sprintf("X-Line-%d: %d", i, i))
+		}
+		g.cases[len(g.cases)-1] = c
+	}
+	var big []string
+	for i := range 5 {
+		big = append(big, fmt.Sprintf("X-Big-%d: %s", i, strings.Repeat("b", 8000)))
+	}
+	g.add(Case{Name: "header of 40,000 bytes", Target: g.blobPath(), Headers: big, Refusable: true})
+	g.add(Case{Name: "HEAD with a body", Method: "HEAD", Target: g.blobPath(), Body: "hello"})
+	g.add(Case{Name: "Connection naming the client header", Target: g.blobPath(), Headers: []string{"Connection: " + h}})
+	g.add(Case{Name: "Connection naming Host", Target: g.manifest("latest"), Headers: []string{"Connection: Host"}})
+	g.add(Case{Name: "Connection naming a header nobody reads", Target: g.blobPath(), Headers: []string{"Connection: X-Other", "X-Other: 1"}})
 }

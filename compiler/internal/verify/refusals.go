@@ -68,6 +68,57 @@ var refusals = []refusal{
 		applies: func(c Case) bool { return !workerdMethods[c.Method] }},
 	{target: targetWorker, status: 200, runtime: "workerd accepts a CONNECT with 200 before the Worker's connect() handler runs, which closes the tunnel at once; Cloudflare never passes a CONNECT to a Worker",
 		applies: func(c Case) bool { return c.Method == "CONNECT" }},
+
+	// Varnish (issue 10): varnishd's HTTP/1 parser refuses with 400 more
+	// header lines than its table holds (http_max_hdr, 64 fields less the
+	// request line's five), a HEAD with a body, and a Connection header
+	// naming a header it knows and would pass to a backend; it closes the
+	// connection on a header section over http_req_size (32 KiB).
+	{target: targetVarnish, status: 400, applies: func(c Case) bool {
+		return c.Raw == "" && (headerLines(c) > varnishMaxLines || c.Method == "HEAD" && c.Body != "" || connectionNamesKnown(c))
+	}},
+	{target: targetVarnish, status: statusClosed, runtime: "varnishd closes the connection, without an answer, on a request whose header section is over http_req_size (32 KiB)",
+		applies: func(c Case) bool { return len(c.wire())-len(c.Body) > 32<<10 }},
+}
+
+// varnishMaxLines is the most header lines varnishd reads.
+const varnishMaxLines = 59
+
+// headerLines is how many header lines the case sends.
+func headerLines(c Case) int {
+	n := len(c.Headers) + 1 // Connection: close
+	if c.Body != "" {
+		n++ // Content-Length
+	}
+	return n
+}
+
+// connectionNamesKnown reports whether a Connection header of the case
+// names a header varnishd refuses to drop as hop-by-hop: one of its
+// well-known headers that it passes to a backend.
+func connectionNamesKnown(c Case) bool {
+	for _, h := range c.Headers {
+		name, value, ok := strings.Cut(h, ":")
+		if !ok || !strings.EqualFold(name, "Connection") {
+			continue
+		}
+		for token := range strings.SplitSeq(value, ",") {
+			if varnishKnown[strings.ToLower(strings.TrimSpace(token))] {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// varnishKnown are the headers of Varnish 7.1's tbl/http_headers.h that
+// it would pass to a backend, in lower case.
+var varnishKnown = map[string]bool{}
+
+func init() {
+	for _, h := range strings.Fields("accept accept-charset accept-encoding accept-language age allow authorization cache-control content-encoding content-language content-length content-location content-md5 content-range content-type cookie date etag expect expires from host if-match if-modified-since if-none-match if-range if-unmodified-since last-modified location max-forwards pragma proxy-authenticate proxy-authorization range referer retry-after server set-cookie user-agent vary via warning www-authenticate x-forwarded-for") {
+		varnishKnown[h] = true
+	}
 }
 
 // workerdMethods are the methods workerd's HTTP parser reads.

@@ -247,6 +247,9 @@ func describe(a Answer) string {
 	if a.Status == statusHTTP09 {
 		return "an HTTP/0.9 answer (no status line)"
 	}
+	if a.Status == statusClosed {
+		return "no answer: the connection was closed"
+	}
 	s := fmt.Sprint(a.Status)
 	if a.Location != "" {
 		s += " " + printable(a.Location)

@@ -68,7 +68,32 @@ var refusals = []refusal{
 		applies: func(c Case) bool { return !workerdMethods[c.Method] }},
 	{target: targetWorker, status: 200, runtime: "workerd accepts a CONNECT with 200 before the Worker's connect() handler runs, which closes the tunnel at once; Cloudflare never passes a CONNECT to a Worker",
 		applies: func(c Case) bool { return c.Method == "CONNECT" }},
+
+	// Found by the HAProxy and Worker review (issue 10). HAProxy's parser
+	// refuses a request of more than 101 header lines (tune.http.maxhdr),
+	// varnishd one of more than 59 (http_max_hdr, 64, of which the request
+	// line takes five).
+	{target: targetHAProxy, status: 400, applies: func(c Case) bool { return headerLines(c) > 101 }},
+	{target: targetVarnish, status: 400, applies: func(c Case) bool { return headerLines(c) > 59 }},
+	// A "%" in an absolute-form target's authority, even one that encodes
+	// a letter: workerd answers "invalid URI" before any Worker code runs,
+	// nginx's parser refuses it (its 400, which the config answers as
+	// 404), and so does fasthttp.
+	{target: targetWorker, status: 400, applies: percentAuthority},
+	{target: targetNginx, status: 404, applies: percentAuthority},
+	{target: targetProxy, status: 400, applies: percentAuthority},
 }
+
+// headerLines counts the header lines the case sends, Host and
+// Connection: close among them.
+func headerLines(c Case) int {
+	head, _, _ := strings.Cut(c.wire(), "\r\n\r\n")
+	return strings.Count(head, "\r\n")
+}
+
+// percentAuthority reports whether the case's target is in absolute form
+// with a "%" in its authority.
+func percentAuthority(c Case) bool { return strings.Contains(absolute(c.Target).authority, "%") }
 
 // workerdMethods are the methods workerd's HTTP parser reads.
 var workerdMethods = map[string]bool{}

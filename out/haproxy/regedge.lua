@@ -3,31 +3,67 @@
 -- Do not edit: change the policy or its feeds and run regedge build.
 --
 -- Rule 10's existence check (docs/request-handling.md): the action
--- regedge_exists sets txn.regedge_present to 1 when a HEAD to the blob's URL
--- at the site, txn.regedge_mirror, answers 2xx, and to 0 otherwise.
+-- regedge_exists sets txn.regedge_present to 1 when the site holds the
+-- blob at txn.regedge_mirror, and to 0 otherwise.
+--
+-- The HEAD goes through haproxy.cfg's frontend regedge_mirrors, which
+-- passes it to the backend of the site's origin. The mirror's final
+-- status decides: a 2xx is present, a 3xx or 4xx absent, anything else
+-- (a 5xx, HAProxy's own 502, 503 or 504 when the mirror gave no answer, a
+-- 101, a status outside 100 to 599) or no final status within timeout_ms
+-- is no answer. Interim 1xx answers are skipped.
 --
 -- Answers are cached per URL, at most cache_size of them, the oldest
--- dropped first: a present blob for positive_ms, any other answer for
--- negative_ms. A mirror that gave no answer is asked again next time.
--- The HEAD runs in a task of its own that every request for the same URL
--- waits for, so concurrent checks of one URL are one request; a request
--- waits at most timeout_ms and then counts the blob as absent.
---
--- HAProxy 2.6's httpclient retries a refused or timed-out request three
--- times and answers 502, 503 or 504 itself when the mirror gave no answer,
--- so those statuses are not cached: a mirror's own 502, 503 or 504 is
--- asked again next time too.
+-- dropped first: present for positive_ms, absent for negative_ms. No
+-- answer is not cached: the mirror is asked again next time. The HEAD
+-- runs in a task of its own that every request for the same URL waits
+-- for, so concurrent checks of one URL are one request; a request waits
+-- at most timeout_ms and then counts the blob as absent.
 
 local timeout_ms = 3000
 local positive_ms = 3600000
 local negative_ms = 600000
 local cache_size = 100000
+-- Where the frontend regedge_mirrors listens, and the backend of each
+-- origin (scheme://authority) a checked site is at.
+local mirror_socket = "abns@regedge-mirrors-0.0.0.0:80"
+local origins = {
+  ["https://767373bbdcb8270361b96548387bf2a9ad0d48758c35-eu-west-2.s3.dualstack.eu-west-2.amazonaws.com"] = "1",
+  ["https://d1be1w964nk82h.cloudfront.net"] = "2",
+  ["https://prod-registry-k8s-io-af-south-1.s3.dualstack.af-south-1.amazonaws.com"] = "3",
+  ["https://prod-registry-k8s-io-ap-east-1.s3.dualstack.ap-east-1.amazonaws.com"] = "4",
+  ["https://prod-registry-k8s-io-ap-northeast-1.s3.dualstack.ap-northeast-1.amazonaws.com"] = "5",
+  ["https://prod-registry-k8s-io-ap-northeast-2.s3.dualstack.ap-northeast-2.amazonaws.com"] = "6",
+  ["https://prod-registry-k8s-io-ap-northeast-3.s3.dualstack.ap-northeast-3.amazonaws.com"] = "7",
+  ["https://prod-registry-k8s-io-ap-south-1.s3.dualstack.ap-south-1.amazonaws.com"] = "8",
+  ["https://prod-registry-k8s-io-ap-south-2.s3.dualstack.ap-south-2.amazonaws.com"] = "9",
+  ["https://prod-registry-k8s-io-ap-southeast-1.s3.dualstack.ap-southeast-1.amazonaws.com"] = "10",
+  ["https://prod-registry-k8s-io-ap-southeast-2.s3.dualstack.ap-southeast-2.amazonaws.com"] = "11",
+  ["https://prod-registry-k8s-io-ap-southeast-3.s3.dualstack.ap-southeast-3.amazonaws.com"] = "12",
+  ["https://prod-registry-k8s-io-ap-southeast-4.s3.dualstack.ap-southeast-4.amazonaws.com"] = "13",
+  ["https://prod-registry-k8s-io-ap-southeast-5.s3.dualstack.ap-southeast-5.amazonaws.com"] = "14",
+  ["https://prod-registry-k8s-io-ap-southeast-6.s3.dualstack.ap-southeast-6.amazonaws.com"] = "15",
+  ["https://prod-registry-k8s-io-ap-southeast-7.s3.dualstack.ap-southeast-7.amazonaws.com"] = "16",
+  ["https://prod-registry-k8s-io-ca-central-1.s3.dualstack.ca-central-1.amazonaws.com"] = "17",
+  ["https://prod-registry-k8s-io-ca-west-1.s3.dualstack.ca-west-1.amazonaws.com"] = "18",
+  ["https://prod-registry-k8s-io-eu-central-1.s3.dualstack.eu-central-1.amazonaws.com"] = "19",
+  ["https://prod-registry-k8s-io-eu-central-2.s3.dualstack.eu-central-2.amazonaws.com"] = "20",
+  ["https://prod-registry-k8s-io-eu-north-1.s3.dualstack.eu-north-1.amazonaws.com"] = "21",
+  ["https://prod-registry-k8s-io-eu-south-1.s3.dualstack.eu-south-1.amazonaws.com"] = "22",
+  ["https://prod-registry-k8s-io-eu-south-2.s3.dualstack.eu-south-2.amazonaws.com"] = "23",
+  ["https://prod-registry-k8s-io-eu-west-1.s3.dualstack.eu-west-1.amazonaws.com"] = "24",
+  ["https://prod-registry-k8s-io-eu-west-3.s3.dualstack.eu-west-3.amazonaws.com"] = "25",
+  ["https://prod-registry-k8s-io-il-central-1.s3.dualstack.il-central-1.amazonaws.com"] = "26",
+  ["https://prod-registry-k8s-io-me-central-1.s3.dualstack.me-central-1.amazonaws.com"] = "27",
+  ["https://prod-registry-k8s-io-mx-central-1.s3.dualstack.mx-central-1.amazonaws.com"] = "28",
+  ["https://prod-registry-k8s-io-sa-east-1.s3.dualstack.sa-east-1.amazonaws.com"] = "29",
+  ["https://prod-registry-k8s-io-us-east-1.s3.dualstack.us-east-1.amazonaws.com"] = "30",
+  ["https://prod-registry-k8s-io-us-east-2.s3.dualstack.us-east-2.amazonaws.com"] = "31",
+  ["https://prod-registry-k8s-io-us-west-1.s3.dualstack.us-west-1.amazonaws.com"] = "32",
+  ["https://prod-registry-k8s-io-us-west-2.s3.dualstack.us-west-2.amazonaws.com"] = "33",
+}
 -- How often a waiting request looks for the answer.
 local poll_ms = 5
--- The longest a HEAD can take: HAProxy 2.6's httpclient makes up to four
--- attempts, each within its 5 s connect timeout and the check timeout, after
--- a name lookup. A check older than that has failed and is started again.
-local stale_ms = 4 * (5000 + timeout_ms) + 10000
 
 local cache = {}  -- url -> {present = boolean, expires = ms}
 local order = {}  -- the cached urls, oldest first, from order[first]
@@ -58,18 +94,59 @@ local function remember(url, present)
   cache[url] = {present = present, expires = now_ms() + ttl}
 end
 
+-- final_status reads the answer HAProxy relays and returns its final
+-- status, skipping interim 1xx answers and their headers, or nil if none
+-- came by deadline.
+local function final_status(socket, deadline)
+  while now_ms() < deadline do
+    local line = socket:receive("*l")
+    local digits = line and line:match("^HTTP/1%.[01] (%d+)%f[%D]")
+    local status = digits and tonumber(digits)
+    if status == nil or status < 100 or status >= 200 or status == 101 then
+      return status
+    end
+    repeat
+      line = socket:receive("*l")
+    until line == nil or line == ""
+    if line == nil then
+      return nil
+    end
+  end
+  return nil
+end
+
+-- ask returns true when the mirror answered the HEAD with a 2xx, false
+-- for a 3xx or 4xx, and nil for no answer.
+local function ask(url, deadline)
+  local origin, path = url:match("^(%a+://[^/]+)(/.*)$")
+  local mirror = origin and origins[origin]
+  if mirror == nil then
+    return nil
+  end
+  local socket = core.tcp()
+  socket:settimeout(timeout_ms / 1000)
+  local status = nil
+  if socket:connect(mirror_socket) and
+      socket:send("HEAD " .. path .. " HTTP/1.1\r\nHost: regedge\r\nRegedge-Mirror: " .. mirror .. "\r\nConnection: close\r\n\r\n") then
+    status = final_status(socket, deadline)
+  end
+  socket:close()
+  if status == nil or now_ms() > deadline then
+    return nil
+  elseif status >= 200 and status <= 299 then
+    return true
+  elseif status >= 300 and status <= 499 then
+    return false
+  end
+  return nil
+end
+
 local function check(url, flight)
-  local ok, res = pcall(function()
-    return core.httpclient():head{url = url, timeout = timeout_ms}
-  end)
-  local status = 0
-  if ok and res and res.status then
-    status = res.status
+  local ok, present = pcall(ask, url, flight.started + timeout_ms)
+  if ok and present ~= nil then
+    remember(url, present)
   end
-  flight.present = status >= 200 and status < 300
-  if status ~= 0 and status ~= 502 and status ~= 503 and status ~= 504 then
-    remember(url, flight.present)
-  end
+  flight.present = ok and present == true
   flight.done = true
   if flights[url] == flight then
     flights[url] = nil
@@ -84,8 +161,9 @@ core.register_action("regedge_exists", {"http-req"}, function(txn)
     txn:set_var("txn.regedge_present", hit.present and 1 or 0)
     return
   end
+  -- A check older than timeout_ms got no answer in time: ask again.
   local flight = flights[url]
-  if flight == nil or start - flight.started > stale_ms then
+  if flight == nil or start - flight.started >= timeout_ms then
     flight = {done = false, present = false, started = start}
     flights[url] = flight
     core.register_task(function() check(url, flight) end)

@@ -229,6 +229,9 @@ const CHECK = {
   negativeSec: 600,
   memoryAnswers: 10000,
 };
+// Rule 10: a mirror's header over these is no answer on every target.
+const MAX_FIELDS = 100;
+const MAX_HEADER_BYTES = 65536;
 
 export default {
   async fetch(request, env, ctx) {
@@ -420,7 +423,9 @@ async function exists(url, request, ctx) {
 }
 
 // ask asks the Cache API, then the mirror, with a HEAD request. A 2xx is
-// present; any other answer is absent; no answer is absent and not kept.
+// present and a 3xx or 4xx absent, both kept. Anything else is no answer,
+// which is absent and not kept: a 5xx, a 101, an error, a timeout, or a
+// header the runtime read but rule 10 holds too large.
 async function ask(url, key, ctx) {
   try {
     const cached = await cacheMatch(key);
@@ -433,7 +438,10 @@ async function ask(url, key, ctx) {
       redirect: "manual",
       signal: AbortSignal.timeout(CHECK.timeoutMs),
     });
-    const present = response.status >= 200 && response.status < 300;
+    if (response.status < 200 || response.status > 499 || oversized(response.headers)) {
+      return false;
+    }
+    const present = response.status < 300;
     const ttl = present ? CHECK.positiveSec : CHECK.negativeSec;
     const expires = Date.now() + ttl * 1000;
     remember(url, present, expires);
@@ -442,6 +450,19 @@ async function ask(url, key, ctx) {
   } catch {
     return false;
   }
+}
+
+// oversized reports whether a mirror's header has more than MAX_FIELDS
+// fields or MAX_HEADER_BYTES bytes (rule 10). The runtime joins the lines
+// of one name into one field, so those count once.
+function oversized(headers) {
+  let fields = 0;
+  let bytes = 0;
+  for (const [name, value] of headers) {
+    fields++;
+    bytes += name.length + value.length + 4;
+  }
+  return fields > MAX_FIELDS || bytes > MAX_HEADER_BYTES;
 }
 
 function remember(url, present, expires) {

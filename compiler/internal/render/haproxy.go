@@ -3,6 +3,7 @@ package render
 import (
 	"fmt"
 	"net/netip"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -15,7 +16,7 @@ import (
 )
 
 // haproxyTemplates are templates/haproxy, parsed once.
-var haproxyTemplates = parseTemplates("haproxy", template.FuncMap{"quoteHAProxy": quoteHAProxy})
+var haproxyTemplates = parseTemplates("haproxy", template.FuncMap{"quoteHAProxy": quoteHAProxy, "quote": quote})
 
 // haproxyV4Octet and haproxyV4 accept a dotted quad exactly as Go's
 // netip.ParseAddr does. HAProxy's own string-to-address cast would also
@@ -66,9 +67,15 @@ type haproxyData struct {
 	Upstreams []haproxyUpstream
 	// Mirrors lists each label whose blobs go to a site, with the site's
 	// blob URL split around the digest.
-	Mirrors            []haproxyMirror
-	Check              bool
-	VerifyTLS          bool
+	Mirrors []haproxyMirror
+	Check   bool
+	// Origins are where the checked sites are, each served by a backend
+	// of its own, which regedge.lua reaches through MirrorSocket.
+	Origins []haproxyOrigin
+	// Resolve is set when an origin's host is a name.
+	Resolve            bool
+	MirrorSocket       string
+	TimeoutMs          int64
 	TrustedCertificate string
 	InfoURL            string
 	PrivacyURL         string
@@ -92,9 +99,25 @@ type haproxyMirror struct {
 	Label, Before, After string
 }
 
+// haproxyOrigin is the scheme and authority of one or more checked
+// sites: a backend named regedge_mirror_<ID>, with one server.
+type haproxyOrigin struct {
+	ID int
+	// Origin is scheme://authority, as the sites' URLs begin.
+	Origin string
+	// Authority is the Host header; Server the server line's address.
+	Authority, Server string
+	TLS               bool
+	// Name is the host when it is a name: resolved at run time, and sent
+	// as the TLS server name the certificate must hold.
+	Name string
+}
+
 type haproxyLua struct {
 	TimeoutMs, PositiveMs, NegativeMs int64
 	CacheSize                         int
+	MirrorSocket                      string
+	Origins                           []haproxyOrigin
 	provenance
 }
 
@@ -156,7 +179,24 @@ func HAProxy(p *plan.Plan) ([]File, error) {
 		s := p.Site(a.Site)
 		before, after := s.BlobURLParts()
 		d.Mirrors = append(d.Mirrors, haproxyMirror{Label: l.Name, Before: before, After: after})
-		d.VerifyTLS = d.VerifyTLS || strings.HasPrefix(s.URL, "https:")
+		if d.Check {
+			o, err := haproxySiteOrigin(s.URL)
+			if err != nil {
+				return nil, err
+			}
+			if !slices.ContainsFunc(d.Origins, func(x haproxyOrigin) bool { return x.Origin == o.Origin }) {
+				d.Origins = append(d.Origins, o)
+			}
+			d.Resolve = d.Resolve || o.Name != ""
+		}
+	}
+	slices.SortFunc(d.Origins, func(a, b haproxyOrigin) int { return strings.Compare(a.Origin, b.Origin) })
+	for i := range d.Origins {
+		d.Origins[i].ID = i + 1
+	}
+	if p.Check != nil {
+		d.TimeoutMs = p.Check.Timeout.Milliseconds()
+		d.MirrorSocket = haproxyMirrorSocket(p.Deployment, binds)
 	}
 
 	cfg, err := execute(haproxyTemplates, "haproxy.cfg.tmpl", d)
@@ -174,11 +214,13 @@ func HAProxy(p *plan.Plan) ([]File, error) {
 	}
 	if c := p.Check; c != nil {
 		lua, err := execute(haproxyTemplates, "regedge.lua.tmpl", haproxyLua{
-			TimeoutMs:  c.Timeout.Milliseconds(),
-			PositiveMs: c.PositiveTTL.Milliseconds(),
-			NegativeMs: c.NegativeTTL.Milliseconds(),
-			CacheSize:  max(c.CacheSize, 1),
-			provenance: d.provenance,
+			TimeoutMs:    c.Timeout.Milliseconds(),
+			PositiveMs:   c.PositiveTTL.Milliseconds(),
+			NegativeMs:   c.NegativeTTL.Milliseconds(),
+			CacheSize:    max(c.CacheSize, 1),
+			MirrorSocket: d.MirrorSocket,
+			Origins:      d.Origins,
+			provenance:   d.provenance,
 		})
 		if err != nil {
 			return nil, err
@@ -218,6 +260,48 @@ func haproxyBinds(listen []string) ([]haproxyBind, error) {
 		binds = append(binds, haproxyBind{Addr: ap.String(), V6Only: ap.Addr().Is6()})
 	}
 	return binds, nil
+}
+
+// haproxySiteOrigin splits a site's URL, which the policy's check made
+// http or https with a host, an optional port and a path, into the
+// backend that checks blobs there.
+func haproxySiteOrigin(siteURL string) (haproxyOrigin, error) {
+	u, err := url.Parse(siteURL)
+	if err != nil || u.Host == "" || u.User != nil || (u.Scheme != "http" && u.Scheme != "https") {
+		return haproxyOrigin{}, fmt.Errorf("refusing site URL %q: it is not an http or https URL with a host", siteURL)
+	}
+	o := haproxyOrigin{Origin: u.Scheme + "://" + u.Host, Authority: u.Host, TLS: u.Scheme == "https"}
+	port := u.Port()
+	if port == "" {
+		port = map[bool]string{false: "80", true: "443"}[o.TLS]
+	}
+	host := u.Hostname()
+	if addr, err := netip.ParseAddr(host); err == nil {
+		o.Server = addr.String()
+		if addr.Is6() {
+			o.Server = "[" + o.Server + "]"
+		}
+	} else {
+		o.Server, o.Name = host, host
+	}
+	o.Server += ":" + port
+	return o, nil
+}
+
+// haproxyMirrorSocket names the abstract socket on which the frontend
+// that relays regedge.lua's checks listens. Two HAProxy processes cannot
+// share one, so it is named after the deployment and the first listen
+// address, which another process on the host would not listen on too.
+func haproxyMirrorSocket(deployment string, binds []haproxyBind) string {
+	name := "abns@regedge"
+	if deployment != "" {
+		name += "-" + deployment
+	}
+	name += "-mirrors"
+	if len(binds) > 0 {
+		name += "-" + binds[0].Addr
+	}
+	return name
 }
 
 // haproxyClientRegex matches every string and captures the entry hops

@@ -33,7 +33,13 @@ func TestHAProxyConfig(t *testing.T) {
 			"    http-request set-var-fmt(txn.regedge_upstream) 'https://main.example/v2/proj/images' if { var(txn.regedge_kind) -m str tags }\n",
 		"http-request set-var-fmt(txn.regedge_mirror) 'https://east.example.com/m/b/'%[var(txn.regedge_ref)]'/data' if { var(txn.regedge_label) -m str 'east' }\n",
 		"    lua-load regedge.lua\n",
-		"    httpclient.ssl.ca-file '/etc/ssl/certs/ca-certificates.crt'\n",
+		"    option disable-h2-upgrade\n",
+		"\nresolvers regedge\n    parse-resolv-conf\n\ndefaults\n",
+		"frontend regedge_mirrors\n    bind 'abns@regedge-mirrors-0.0.0.0:8080'\n    timeout client 1500ms\n",
+		"    use_backend regedge_mirror_1 if { req.hdr(regedge-mirror) -m str 1 }\n",
+		"# https://east.example.com\nbackend regedge_mirror_1\n    timeout connect 1500ms\n    timeout server 1500ms\n    retries 0\n    http-reuse always\n",
+		"    http-request set-header Host 'east.example.com'\n"+
+			"    server mirror 'east.example.com:443' ssl verify required ca-file '/etc/ssl/certs/ca-certificates.crt' sni 'str(east.example.com)' resolvers regedge resolve-prefer ipv4 init-addr none\n",
 		"http-request lua.regedge_exists if { var(txn.regedge_mirror) -m found }\n"+
 			"    http-request redirect location %[var(txn.regedge_mirror)] code 307 if { var(txn.regedge_present) -m int 1 }\n"+
 			"    http-request redirect location %[var(txn.regedge_upstream)]/%[var(txn.regedge_repo)]/blobs/%[var(txn.regedge_ref)] code 307\n")
@@ -69,6 +75,8 @@ func TestHAProxyLua(t *testing.T) {
 		"local positive_ms = 3600000\n",
 		"local negative_ms = 90000\n",
 		"local cache_size = 20000\n",
+		"local mirror_socket = \"abns@regedge-mirrors-127.0.0.1:8081\"\n",
+		"local origins = {\n  [\"https://east.example.com\"] = \"1\",\n}\n",
 		`core.register_action("regedge_exists", {"http-req"}, function(txn)`)
 }
 
@@ -163,6 +171,43 @@ func TestHAProxyRefusesHostileValues(t *testing.T) {
 		} else if !strings.Contains(err.Error(), "refusing") {
 			t.Errorf("%s: err = %v; want a refusal", name, err)
 		}
+	}
+}
+
+func TestHAProxySiteOrigin(t *testing.T) {
+	for siteURL, want := range map[string]haproxyOrigin{
+		"https://east.example.com/m":     {Origin: "https://east.example.com", Authority: "east.example.com", Server: "east.example.com:443", TLS: true, Name: "east.example.com"},
+		"http://mirror.example:8080":     {Origin: "http://mirror.example:8080", Authority: "mirror.example:8080", Server: "mirror.example:8080", Name: "mirror.example"},
+		"http://127.0.0.1:9/a/b":         {Origin: "http://127.0.0.1:9", Authority: "127.0.0.1:9", Server: "127.0.0.1:9"},
+		"https://[2001:db8::1]/registry": {Origin: "https://[2001:db8::1]", Authority: "[2001:db8::1]", Server: "[2001:db8::1]:443", TLS: true},
+	} {
+		if got, err := haproxySiteOrigin(siteURL); err != nil || got != want {
+			t.Errorf("haproxySiteOrigin(%q) = %+v, %v; want %+v", siteURL, got, err, want)
+		}
+	}
+	for _, siteURL := range []string{"ftp://east.example.com/", "https://user@east.example.com/", "/relative", "https://east.example.com\n/x"} {
+		if got, err := haproxySiteOrigin(siteURL); err == nil {
+			t.Errorf("haproxySiteOrigin(%q) = %+v; want an error", siteURL, got)
+		}
+	}
+}
+
+// TestHAProxyOriginsShared checks that sites at one origin share its
+// backend, and that the backends follow the origins' order.
+func TestHAProxyOriginsShared(t *testing.T) {
+	p := testPlan()
+	p.Edges[plantest.EdgeHAProxy].Listen = []string{"127.0.0.1:8080"}
+	p.Deployment = "blue"
+	p.Sites = append(p.Sites, plan.Site{Name: "west", URL: "http://a.example.com/w", BlobPath: "/{digest}"})
+	p.Labels[plantest.LabelOther].Actions = plantest.Actions("other", "other", "west")
+	cfg := rendered(t, HAProxy, p)["haproxy/haproxy.cfg"]
+	wantSnippets(t, "haproxy.cfg", cfg,
+		"    bind 'abns@regedge-blue-mirrors-127.0.0.1:8080'\n",
+		"# http://a.example.com\nbackend regedge_mirror_1\n",
+		"# https://east.example.com\nbackend regedge_mirror_2\n",
+		"    server mirror 'a.example.com:80' resolvers regedge resolve-prefer ipv4 init-addr none\n")
+	if n := strings.Count(cfg, "\nbackend "); n != 2 {
+		t.Errorf("haproxy.cfg has %d backends, want 2", n)
 	}
 }
 

@@ -15,7 +15,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
-const httpgetUsage = "usage: httpget [-X METHOD] [-H 'Name: value']... [-show HEADER]... [-within DURATION] [-body] URL"
+const httpgetUsage = "usage: httpget [-X METHOD] [-H 'Name: value']... [-show HEADER]... [-within DURATION] [-body] [-h2c] URL"
 
 // client sends each request on a new connection, ignores proxy settings
 // and never follows redirects, so scripts see exactly what a server answered.
@@ -25,9 +25,24 @@ var client = &http.Client{
 	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 }
 
+// h2cClient is client speaking HTTP/2 without TLS from the connection's
+// first byte, as an h2c client with prior knowledge does.
+var h2cClient = &http.Client{
+	Timeout:       client.Timeout,
+	Transport:     &http.Transport{Proxy: nil, DisableKeepAlives: true, Protocols: h2cOnly()},
+	CheckRedirect: client.CheckRedirect,
+}
+
+func h2cOnly() *http.Protocols {
+	var p http.Protocols
+	p.SetUnencryptedHTTP2(true)
+	return &p
+}
+
 // cmdHTTPGet sends one request and prints the status, the Location and
 // the headers named by -show, then with -body a blank line and the body.
-// With -within, the answer must come in time.
+// With -within, the answer must come in time. With -h2c, it speaks
+// HTTP/2 without TLS, with prior knowledge.
 // With !, it expects the request to fail at the transport level, as when
 // nothing listens on the port.
 func cmdHTTPGet(ts *testscript.TestScript, neg bool, args []string) {
@@ -58,6 +73,7 @@ type httpGet struct {
 	show    []string
 	within  time.Duration
 	body    bool
+	h2c     bool
 	url     string
 }
 
@@ -73,6 +89,7 @@ func parseHTTPGet(args []string) (*httpGet, error) {
 	})
 	fs.DurationVar(&g.within, "within", 0, "")
 	fs.BoolVar(&g.body, "body", false, "")
+	fs.BoolVar(&g.h2c, "h2c", false, "")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -90,7 +107,11 @@ func (g *httpGet) do() (string, error) {
 		return "", err
 	}
 	setHeaders(req, g.headers)
-	resp, err := client.Do(req)
+	c := client
+	if g.h2c {
+		c = h2cClient
+	}
+	resp, err := c.Do(req)
 	if err != nil {
 		return "", requestError(req.Method, g.url, err)
 	}

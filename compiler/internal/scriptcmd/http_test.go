@@ -129,3 +129,39 @@ func closedPort(t *testing.T) string {
 	l.Close()
 	return addr
 }
+
+func TestHTTPGetH2C(t *testing.T) {
+	var protos http.Protocols
+	protos.SetHTTP1(true)
+	protos.SetUnencryptedHTTP2(true)
+	got := make(chan string, 1)
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- r.Proto + " " + r.RequestURI
+		w.Header().Set("Location", "/elsewhere")
+		w.WriteHeader(http.StatusTemporaryRedirect)
+	}))
+	srv.Config.Protocols = &protos
+	srv.Start()
+	defer srv.Close()
+	g, err := parseHTTPGet([]string{"-h2c", srv.URL + "/v2/../x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := g.do()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "STATUS 307\nLocation: /elsewhere\n"; out != want {
+		t.Errorf("output:\n%s\nwant:\n%s", out, want)
+	}
+	if seen := <-got; seen != "HTTP/2.0 /v2/../x" {
+		t.Errorf("server saw %q, want HTTP/2.0 /v2/../x", seen)
+	}
+	// A server of HTTP/1.1 alone does not understand the preface.
+	http1 := httptest.NewServer(http.NotFoundHandler())
+	defer http1.Close()
+	g.url = http1.URL + "/"
+	if out, err := g.do(); err == nil {
+		t.Errorf("an HTTP/1.1 server answered h2c: %s", out)
+	}
+}

@@ -74,6 +74,7 @@ func corpus(p *plan.Plan, blob string, client netip.Addr) []Case {
 	g.clients()
 	g.framing()
 	g.headerLimits()
+	g.edgeParsers()
 	record(g.cases)
 	return g.cases
 }
@@ -467,6 +468,27 @@ func (g *generator) framing() {
 	g.add(Case{Name: "request line of garbage", Method: "GET", Target: "/", Refusable: true,
 		Raw: "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 HTTP/1.1\r\n\r\n"})
 	g.cases[len(g.cases)-1].Method = "\x16"
+}
+
+// edgeParsers: what HAProxy's and the Worker's parsers were found to
+// answer first (issue 10): the number of header lines around HAProxy's
+// limit, and percent-encoding in an absolute-form target's authority.
+func (g *generator) edgeParsers() {
+	for _, n := range []int{101, 102} {
+		// The Host line, the client's lines and Connection: close are
+		// header lines too.
+		var fill []string
+		for i := range n - 2 - len(header(g.plan, g.client)[g.plan.ClientIP.Header]) {
+			fill = append(fill, fmt.Sprintf("X-Line-%d: %d", i, i))
+		}
+		g.add(Case{Name: fmt.Sprintf("%d header lines", n), Target: g.blobPath(), Headers: fill})
+	}
+	for _, t := range []string{
+		"http://x%40y" + g.manifest("latest"),
+		"http://%72egistry.test" + g.manifest("latest"),
+	} {
+		g.add(Case{Name: "target " + t, Target: t})
+	}
 }
 
 // corpusClient picks the address the corpus sends as its client: one

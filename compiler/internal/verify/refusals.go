@@ -79,19 +79,20 @@ var refusals = []refusal{
 	}},
 	{target: targetVarnish, status: statusClosed, runtime: "varnishd closes the connection, without an answer, on a request whose header section is over http_req_size (32 KiB)",
 		applies: func(c Case) bool { return len(c.wire())-len(c.Body) > 32<<10 }},
+	// Found by the HAProxy and Worker review (issue 10). HAProxy's parser
+	// refuses a request of more than 101 header lines (tune.http.maxhdr).
+	{target: targetHAProxy, status: 400, applies: func(c Case) bool { return headerLines(c) > 101 }},
+	// A "%" in an absolute-form target's authority, even one that encodes
+	// a letter: workerd answers "invalid URI" before any Worker code runs,
+	// nginx's parser refuses it (its 400, which the config answers as
+	// 404), and so does fasthttp.
+	{target: targetWorker, status: 400, applies: percentAuthority},
+	{target: targetNginx, status: 404, applies: percentAuthority},
+	{target: targetProxy, status: 400, applies: percentAuthority},
 }
 
 // varnishMaxLines is the most header lines varnishd reads.
 const varnishMaxLines = 59
-
-// headerLines is how many header lines the case sends.
-func headerLines(c Case) int {
-	n := len(c.Headers) + 1 // Connection: close
-	if c.Body != "" {
-		n++ // Content-Length
-	}
-	return n
-}
 
 // connectionNamesKnown reports whether a Connection header of the case
 // names a header varnishd refuses to drop as hop-by-hop: one of its
@@ -120,6 +121,17 @@ func init() {
 		varnishKnown[h] = true
 	}
 }
+
+// headerLines counts the header lines the case sends, Host and
+// Connection: close among them.
+func headerLines(c Case) int {
+	head, _, _ := strings.Cut(c.wire(), "\r\n\r\n")
+	return strings.Count(head, "\r\n")
+}
+
+// percentAuthority reports whether the case's target is in absolute form
+// with a "%" in its authority.
+func percentAuthority(c Case) bool { return strings.Contains(absolute(c.Target).authority, "%") }
 
 // workerdMethods are the methods workerd's HTTP parser reads.
 var workerdMethods = map[string]bool{}

@@ -27,7 +27,7 @@ func runBuild(args []string, stdout, stderr io.Writer) int {
 	}
 	files := append(r.files, render.File{Path: "REPORT.md", Data: report.Write(r.plans, r.files, r.diags)})
 	if err := outdir.Replace(*out, files, outdir.Options{Force: *force, Inputs: r.inputs}); err != nil {
-		fmt.Fprintf(stderr, "regedge: %v\n", err)
+		fmt.Fprintf(stderr, "regedge: %s\n", diag.Printable(err.Error()))
 		var refused *outdir.RefusedError
 		if errors.As(err, &refused) {
 			hint := "Name another folder with -out (-force does not change this)."
@@ -38,6 +38,6 @@ func runBuild(args []string, stdout, stderr io.Writer) int {
 		}
 		return 1
 	}
-	fmt.Fprintf(stdout, "regedge build: wrote %s from %s\n", *out, r.summary(pf.path()))
+	fmt.Fprintf(stdout, "regedge build: wrote %s from %s\n", diag.Printable(*out), r.summary(pf.path()))
 	return 0
 }

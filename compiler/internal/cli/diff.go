@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/regedge/regedge/compiler/internal/diag"
 	"github.com/regedge/regedge/compiler/internal/plandiff"
 	"github.com/regedge/regedge/compiler/plan"
 )
@@ -49,7 +50,7 @@ func runDiff(args []string, stdout, stderr io.Writer) int {
 	}
 	d, err := plandiff.Compare(before, after)
 	if err != nil {
-		fmt.Fprintf(stderr, "regedge: %v\n", err)
+		fmt.Fprintf(stderr, "regedge: %s\n", diag.Printable(err.Error()))
 		return 1
 	}
 	if *asJSON {
@@ -92,7 +93,7 @@ func loadPlan(path, deployment string, stderr io.Writer) (*plan.Plan, int) {
 	}
 	p, err := readPlan(path, deployment)
 	if err != nil {
-		fmt.Fprintf(stderr, "regedge: %v\n", err)
+		fmt.Fprintf(stderr, "regedge: %s\n", diag.Printable(err.Error()))
 		if errors.As(err, new(usageError)) {
 			return nil, 2
 		}

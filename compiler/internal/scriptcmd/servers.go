@@ -40,7 +40,7 @@ func cmdMirror(ts *testscript.TestScript, neg bool, args []string) {
 // cmdFaultMirror runs a mirror that misbehaves as MODE says, setting NAME
 // to its base URL. See faultHandler for the modes.
 func cmdFaultMirror(ts *testscript.TestScript, neg bool, args []string) {
-	const usage = "usage: faultmirror NAME hang|slow=DURATION|status=CODE|trickle=DURATION|continue=CODE|headbody=CODE|raw=CODE|header=CODE:NAME:VALUE|bigheader=N|headers=N|garbage|cut"
+	const usage = "usage: faultmirror NAME hang|slow=DURATION|status=CODE|trickle=DURATION|continue=CODE|headbody=CODE|raw=CODE|reason=CODE|header=CODE:NAME:VALUE|bigheader=N|headers=N|garbage|cut"
 	if neg || len(args) != 2 {
 		ts.Fatalf(usage)
 	}
@@ -67,6 +67,8 @@ func cmdFaultMirror(ts *testscript.TestScript, neg bool, args []string) {
 //   - raw=CODE: a status line with CODE as it is, which may be no HTTP
 //     status (2000, 099) or one net/http would not send as the answer
 //     (101, 103), and an empty body;
+//   - reason=CODE: CODE with a reason phrase of characters a terminal
+//     acts on (hostileReason) and an empty body;
 //   - header=CODE:NAME:VALUE: CODE with the header NAME: VALUE;
 //   - bigheader=N: a 200 with one header whose value is N bytes;
 //   - headers=N: a 200 with N headers;
@@ -139,12 +141,16 @@ func faultHandler(mode string) (http.Handler, error) {
 		return rawHandler("200", func(ctx context.Context, conn net.Conn) bool {
 			return trickle(ctx, conn, head, d)
 		}), nil
-	case "raw":
+	case "raw", "reason":
 		if arg == "" || strings.Trim(arg, "0123456789") != "" {
 			return nil, fmt.Errorf("bad status %q", arg)
 		}
+		reason := "Whatever"
+		if kind == "reason" {
+			reason = hostileReason
+		}
 		return rawHandler(arg, func(_ context.Context, conn net.Conn) bool {
-			return write(conn, "HTTP/1.1 "+arg+" Whatever\r\nContent-Length: 0\r\n\r\n")
+			return write(conn, "HTTP/1.1 "+arg+" "+reason+"\r\nContent-Length: 0\r\n\r\n")
 		}), nil
 	case "header":
 		code, name, value, ok := cutHeader(arg)
@@ -184,6 +190,11 @@ func faultHandler(mode string) (http.Handler, error) {
 	}
 	return nil, fmt.Errorf("unknown mode %q", mode)
 }
+
+// hostileReason is the reason phrase of reason=CODE: a colour change
+// (ESC), NUL, BEL, a bare CR, U+202E (which turns the rest of a line
+// around) and a byte that is not UTF-8.
+const hostileReason = "Bad \x1b[31mred\x00\a\r\u202e\xff"
 
 // cutHeader splits a header mode's CODE:NAME:VALUE.
 func cutHeader(arg string) (code int, name, value string, ok bool) {

@@ -288,6 +288,7 @@ func TestFaultRawHeaderAndBigAnswers(t *testing.T) {
 	for mode, want := range map[string]string{
 		"raw=2000":                         "HTTP/1.1 2000 Whatever\r\nContent-Length: 0\r\n\r\n",
 		"raw=101":                          "HTTP/1.1 101 Whatever\r\nContent-Length: 0\r\n\r\n",
+		"reason=500":                       "HTTP/1.1 500 Bad \x1b[31mred\x00\a\r\u202e\xff\r\nContent-Length: 0\r\n\r\n",
 		"header=404:X-Accel-Redirect:/v2/": "HTTP/1.1 404 Not Found\r\nX-Accel-Redirect: /v2/\r\nContent-Length: 0\r\n\r\n",
 		"bigheader=5":                      "HTTP/1.1 200 OK\r\nX-Big: bbbbb\r\nContent-Length: 0\r\n\r\n",
 		"headers=2":                        "HTTP/1.1 200 OK\r\nX-Header-0: 0\r\nX-Header-1: 1\r\nContent-Length: 0\r\n\r\n",
@@ -337,7 +338,7 @@ func TestFaultHangEndsWithTheServer(t *testing.T) {
 }
 
 func TestFaultModeErrors(t *testing.T) {
-	for _, mode := range []string{"", "nosuch", "slow=x", "status=99", "status=600", "continue=100", "continue=x", "headbody=", "trickle=0s", "trickle=-1s", "trickle=x", "raw=", "raw=2x", "header=404", "header=404:X", "header=99:X:y", "header=x:X:y", "bigheader=-1", "headers=x"} {
+	for _, mode := range []string{"", "nosuch", "slow=x", "status=99", "status=600", "continue=100", "continue=x", "headbody=", "trickle=0s", "trickle=-1s", "trickle=x", "raw=", "raw=2x", "reason=", "reason=5x", "header=404", "header=404:X", "header=99:X:y", "header=x:X:y", "bigheader=-1", "headers=x"} {
 		if _, err := faultHandler(mode); err == nil {
 			t.Errorf("faultHandler(%q) accepted", mode)
 		}

@@ -31,6 +31,7 @@ func Commands() map[string]func(ts *testscript.TestScript, neg bool, args []stri
 		"faultcheck":  cmdFaultCheck,
 		"faultmirror": cmdFaultMirror,
 		"faultsites":  cmdFaultSites,
+		"falcosim":    cmdFalcoSim,
 		"freeport":    cmdFreeport,
 		"httpget":     cmdHTTPGet,
 		"images":      cmdImages,

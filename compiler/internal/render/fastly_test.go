@@ -129,3 +129,11 @@ func TestFastlyRefusesBadHeader(t *testing.T) {
 		t.Error("a header name that is not a token renders")
 	}
 }
+
+func TestFastlyClientEntry(t *testing.T) {
+	for hops, want := range []string{"the last entry", "the second-to-last entry", "the third-to-last entry", "the entry with 3 after it"} {
+		if got := fastlyClientEntry(hops); got != want {
+			t.Errorf("fastlyClientEntry(%d) = %q; want %q", hops, got, want)
+		}
+	}
+}

@@ -182,24 +182,8 @@ func eachExpression(e ast.Expression, fn func(ast.Expression)) {
 		return
 	}
 	fn(e)
-	switch v := e.(type) {
-	case *ast.InfixExpression:
-		eachExpression(v.Left, fn)
-		eachExpression(v.Right, fn)
-	case *ast.PrefixExpression:
-		eachExpression(v.Right, fn)
-	case *ast.PostfixExpression:
-		eachExpression(v.Left, fn)
-	case *ast.GroupedExpression:
-		eachExpression(v.Right, fn)
-	case *ast.IfExpression:
-		eachExpression(v.Condition, fn)
-		eachExpression(v.Consequence, fn)
-		eachExpression(v.Alternative, fn)
-	case *ast.FunctionCallExpression:
-		for _, a := range v.Arguments {
-			eachExpression(a, fn)
-		}
+	for _, x := range parts(e) {
+		eachExpression(x, fn)
 	}
 }
 
@@ -207,26 +191,44 @@ func eachExpression(e ast.Expression, fn func(ast.Expression)) {
 // order.
 func expressions(stmts []ast.Statement, fn func(ast.Expression)) {
 	eachStatement(stmts, func(s ast.Statement) {
-		switch v := s.(type) {
-		case *ast.IfStatement:
-			eachExpression(v.Condition, fn)
-		case *ast.SetStatement:
-			eachExpression(v.Value, fn)
-		case *ast.AddStatement:
-			eachExpression(v.Value, fn)
-		case *ast.ErrorStatement:
-			eachExpression(v.Code, fn)
-			eachExpression(v.Argument, fn)
-		case *ast.SyntheticStatement:
-			eachExpression(v.Value, fn)
-		case *ast.ReturnStatement:
-			eachExpression(v.ReturnExpression, fn)
-		case *ast.FunctionCallStatement:
-			for _, a := range v.Arguments {
-				eachExpression(a, fn)
-			}
+		for _, e := range parts(s) {
+			eachExpression(e, fn)
 		}
 	})
+}
+
+// parts returns the expressions a statement holds, or those an expression
+// is made of, in source order.
+func parts(n ast.Node) []ast.Expression {
+	switch v := n.(type) {
+	case *ast.InfixExpression:
+		return []ast.Expression{v.Left, v.Right}
+	case *ast.PrefixExpression:
+		return []ast.Expression{v.Right}
+	case *ast.PostfixExpression:
+		return []ast.Expression{v.Left}
+	case *ast.GroupedExpression:
+		return []ast.Expression{v.Right}
+	case *ast.IfExpression:
+		return []ast.Expression{v.Condition, v.Consequence, v.Alternative}
+	case *ast.FunctionCallExpression:
+		return v.Arguments
+	case *ast.IfStatement:
+		return []ast.Expression{v.Condition}
+	case *ast.SetStatement:
+		return []ast.Expression{v.Value}
+	case *ast.AddStatement:
+		return []ast.Expression{v.Value}
+	case *ast.ErrorStatement:
+		return []ast.Expression{v.Code, v.Argument}
+	case *ast.SyntheticStatement:
+		return []ast.Expression{v.Value}
+	case *ast.ReturnStatement:
+		return []ast.Expression{v.ReturnExpression}
+	case *ast.FunctionCallStatement:
+		return v.Arguments
+	}
+	return nil
 }
 
 // ident returns the name e refers to, or "" if e is not a name.

@@ -1,11 +1,9 @@
 package scriptcmd
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"log"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -44,30 +42,10 @@ func cmdFalcoSim(ts *testscript.TestScript, neg bool, args []string) {
 	if err != nil {
 		ts.Fatalf("falcosim: %s: %v", args[1], pathless(err))
 	}
-	work := ts.Getenv("WORK")
-	accessFile, err := os.Create(filepath.Join(work, name+".log"))
+	falcoLog, err := os.Create(filepath.Join(ts.Getenv("WORK"), name+"-falco.log"))
 	ts.Check(err)
-	falcoFile, err := os.Create(filepath.Join(work, name+"-falco.log"))
-	ts.Check(err)
-	sim := newFalcoSim(string(src), falcoFile)
-
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	ts.Check(err)
-	ctx, cancel := context.WithCancel(context.Background())
-	srv := &http.Server{
-		Handler:                      accessLog(sim, accessFile),
-		ErrorLog:                     log.New(io.Discard, "", 0),
-		BaseContext:                  func(net.Listener) context.Context { return ctx },
-		DisableGeneralOptionsHandler: true,
-	}
-	go srv.Serve(l)
-	ts.Defer(func() {
-		cancel()
-		srv.Close()
-		accessFile.Close()
-		falcoFile.Close()
-	})
-	ts.Setenv(name, "http://"+l.Addr().String())
+	ts.Defer(func() { falcoLog.Close() })
+	ts.Setenv(name, "http://"+serve(ts, name, newFalcoSim(string(src), falcoLog)))
 }
 
 // falcoSim runs one request at a time through falco's interpreter, which

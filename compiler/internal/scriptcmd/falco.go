@@ -27,11 +27,12 @@ const falcoMaxBackends = 1000
 // $WORK/NAME.log as "METHOD REQUEST-URI STATUS", and what falco reports
 // (a runtime error, a failed fetch) to $WORK/NAME-falco.log.
 //
-// falco simulate serves through a ServeMux, which cleans the path
-// ("/v2/../x" becomes a redirect to "/x") before the VCL sees it, and
-// through net/http's answer to "OPTIONS *". falcosim hands every request
-// to the interpreter as net/http parsed it, and carries it over two
-// places where falco does not do what Fastly does (see falcoSim).
+// Not falco simulate, which listens on every interface and serves
+// through a ServeMux, which redirects "/v2/../x" to "/x" before the VCL
+// sees it, and through net/http's answer to "OPTIONS *". falcosim hands
+// every request to the interpreter as net/http parsed it, and carries it
+// over two places where falco does not do what Fastly does (see
+// falcoSim).
 func cmdFalcoSim(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 2 {
 		ts.Fatalf("usage: falcosim NAME VCL")

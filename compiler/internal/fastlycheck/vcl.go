@@ -175,8 +175,8 @@ func eachStatement(stmts []ast.Statement, fn func(ast.Statement)) {
 	}
 }
 
-// eachExpression calls fn for e and every expression inside it, left to
-// right.
+// eachExpression calls fn for e and, left to right, for the operands and
+// arguments inside it (see parts).
 func eachExpression(e ast.Expression, fn func(ast.Expression)) {
 	if e == nil {
 		return
@@ -187,8 +187,9 @@ func eachExpression(e ast.Expression, fn func(ast.Expression)) {
 	}
 }
 
-// expressions calls fn for every expression the statements hold, in source
-// order.
+// expressions calls fn for every expression in the conditions and the
+// assigned values of the statements, in source order: all the checker
+// reads.
 func expressions(stmts []ast.Statement, fn func(ast.Expression)) {
 	eachStatement(stmts, func(s ast.Statement) {
 		for _, e := range parts(s) {
@@ -197,35 +198,21 @@ func expressions(stmts []ast.Statement, fn func(ast.Expression)) {
 	})
 }
 
-// parts returns the expressions a statement holds, or those an expression
-// is made of, in source order.
+// parts returns an if's condition, a set's value, or the expressions an
+// operation or call is made of, in source order.
 func parts(n ast.Node) []ast.Expression {
 	switch v := n.(type) {
-	case *ast.InfixExpression:
-		return []ast.Expression{v.Left, v.Right}
-	case *ast.PrefixExpression:
-		return []ast.Expression{v.Right}
-	case *ast.PostfixExpression:
-		return []ast.Expression{v.Left}
-	case *ast.GroupedExpression:
-		return []ast.Expression{v.Right}
-	case *ast.IfExpression:
-		return []ast.Expression{v.Condition, v.Consequence, v.Alternative}
-	case *ast.FunctionCallExpression:
-		return v.Arguments
 	case *ast.IfStatement:
 		return []ast.Expression{v.Condition}
 	case *ast.SetStatement:
 		return []ast.Expression{v.Value}
-	case *ast.AddStatement:
-		return []ast.Expression{v.Value}
-	case *ast.ErrorStatement:
-		return []ast.Expression{v.Code, v.Argument}
-	case *ast.SyntheticStatement:
-		return []ast.Expression{v.Value}
-	case *ast.ReturnStatement:
-		return []ast.Expression{v.ReturnExpression}
-	case *ast.FunctionCallStatement:
+	case *ast.InfixExpression:
+		return []ast.Expression{v.Left, v.Right}
+	case *ast.PrefixExpression:
+		return []ast.Expression{v.Right}
+	case *ast.GroupedExpression:
+		return []ast.Expression{v.Right}
+	case *ast.FunctionCallExpression:
 		return v.Arguments
 	}
 	return nil

@@ -30,6 +30,7 @@ func Commands() map[string]func(ts *testscript.TestScript, neg bool, args []stri
 		"cranepull":    cmdCranePull,
 		"ctrlchars":    cmdCtrlChars,
 		"edit":         cmdEdit,
+		"falcosim":     cmdFalcoSim,
 		"faultcheck":   cmdFaultCheck,
 		"faultmirror":  cmdFaultMirror,
 		"faultsites":   cmdFaultSites,

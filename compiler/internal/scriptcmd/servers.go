@@ -310,6 +310,8 @@ func serve(ts *testscript.TestScript, name string, h http.Handler) string {
 		Handler:     accessLog(h, logFile),
 		ErrorLog:    log.New(io.Discard, "", 0),
 		BaseContext: func(net.Listener) context.Context { return ctx },
+		// h answers every request, "OPTIONS *" included.
+		DisableGeneralOptionsHandler: true,
 	}
 	go srv.Serve(l)
 	ts.Defer(func() {

@@ -148,6 +148,14 @@ func TestForbidden(t *testing.T) {
 		{"asterisk with OPTIONS", func(c *Case) { c.Method, c.Target = "OPTIONS", "*" }, false},
 		{"control character in a header", func(c *Case) { c.Headers = append(c.Headers, "X: \va") }, true},
 		{"tab in a header", func(c *Case) { c.Headers = append(c.Headers, "X: \ta") }, false},
+		// i10-ops: only a scheme at the very start makes absolute-form.
+		{"another scheme", func(c *Case) { c.Target = "ftp://x/v2/" }, false},
+		{"scheme lookalike in the path", func(c *Case) { c.Target = "v2/a://x/v2/" }, true},
+		{"empty scheme", func(c *Case) { c.Target = "://x/v2/" }, true},
+		{"scheme starting with a digit", func(c *Case) { c.Target = "1http://x/v2/" }, true},
+		{"absolute form without a host", func(c *Case) { c.Target = "http:///v2/" }, true},
+		{"absolute form with userinfo and port, no host", func(c *Case) { c.Target = "http://u@:80/v2/" }, true},
+		{"absolute form with a host and port", func(c *Case) { c.Target = "http://u@x:80/v2/" }, false},
 	}
 	for _, tt := range tests {
 		c := ok
@@ -195,5 +203,36 @@ func TestRefusalsNameTargets(t *testing.T) {
 		if !slices.Contains(target.Names(), r.target) {
 			t.Errorf("a refusal names %q, which is not a target", r.target)
 		}
+	}
+}
+
+// TestBodyRefusals (i10-ops): the proxy's 413 for a body over 64 KiB, and
+// nginx's over 1 MiB, are recorded, and only beyond each limit.
+func TestBodyRefusals(t *testing.T) {
+	p := plantest.Plan("http://mirror.invalid")
+	want := map[string]map[string]int{
+		"GET with a body of 65536 bytes":   nil,
+		"GET with a body of 65537 bytes":   {targetProxy: 413},
+		"GET with a body of 1048576 bytes": {targetProxy: 413},
+		"GET with a body of 2097152 bytes": {targetProxy: 413, targetNginx: 413},
+	}
+	seen := 0
+	for _, c := range corpus(p, blob, corpusClient(p)) {
+		w, ok := want[c.Name]
+		if !ok {
+			continue
+		}
+		seen++
+		if len(c.Refused) != len(w) {
+			t.Errorf("%s: refused by %v, want %v", c.Name, c.Refused, w)
+		}
+		for target, status := range w {
+			if c.Refused[target] != status {
+				t.Errorf("%s: refused by %v, want %v", c.Name, c.Refused, w)
+			}
+		}
+	}
+	if seen != len(want) {
+		t.Errorf("%d of the %d body cases are in the corpus", seen, len(want))
 	}
 }

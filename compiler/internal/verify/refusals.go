@@ -68,7 +68,20 @@ var refusals = []refusal{
 		applies: func(c Case) bool { return !workerdMethods[c.Method] }},
 	{target: targetWorker, status: 200, runtime: "workerd accepts a CONNECT with 200 before the Worker's connect() handler runs, which closes the tunnel at once; Cloudflare never passes a CONNECT to a Worker",
 		applies: func(c Case) bool { return c.Method == "CONNECT" }},
+
+	// i10-ops: no rule reads a body, and each server refuses one over its
+	// limit with 413: the proxy over 64 KiB (maxBodyBytes in
+	// compiler/proxy/fasthttp.go), nginx over its client_max_body_size,
+	// 1 MiB by default.
+	{target: targetProxy, status: 413, applies: func(c Case) bool { return len(c.Body) > proxyMaxBody }},
+	{target: targetNginx, status: 413, applies: func(c Case) bool { return len(c.Body) > nginxMaxBody }},
 }
+
+// The largest bodies the proxy and nginx read.
+const (
+	proxyMaxBody = 64 << 10
+	nginxMaxBody = 1 << 20
+)
 
 // workerdMethods are the methods workerd's HTTP parser reads.
 var workerdMethods = map[string]bool{}
@@ -115,10 +128,10 @@ type absoluteTarget struct {
 }
 
 func absolute(target string) absoluteTarget {
-	scheme, rest, ok := strings.Cut(target, "://")
-	if !ok || strings.HasPrefix(target, "/") {
+	prefix := absoluteForm.FindString(target)
+	if prefix == "" {
 		return absoluteTarget{}
 	}
-	authority, _, slash := strings.Cut(rest, "/")
-	return absoluteTarget{scheme: scheme, authority: authority, slash: slash, ok: true}
+	authority, _, slash := strings.Cut(target[len(prefix):], "/")
+	return absoluteTarget{scheme: strings.TrimSuffix(prefix, "://"), authority: authority, slash: slash, ok: true}
 }

@@ -73,7 +73,7 @@ func TestCorpusAgainstServe(t *testing.T) {
 	mirror := newMirror(t)
 	p := plantest.Plan(mirror.URL)
 	cfg := Config{Plan: p, Endpoint: startServe(t, proxy.New(p)), Blob: blob, Concurrency: 4, Target: targetProxy}
-	n, mismatches := runCorpus(context.Background(), cfg, newMirrorState())
+	n, mismatches := runCorpus(context.Background(), cfg, newMirrorState(), &errorRun{})
 	for _, m := range mismatches {
 		t.Errorf("%s: %s\n  want %s\n  got  %s", m.Case, m.Request, describe(m.Want), describe(m.Got))
 	}
@@ -104,7 +104,7 @@ func TestCorpusCatchesDivergence(t *testing.T) {
 		}
 	})
 	cfg := Config{Plan: p, Endpoint: startTarget(t, bad), Blob: blob, Concurrency: 4}
-	_, mismatches := runCorpus(context.Background(), cfg, newMirrorState())
+	_, mismatches := runCorpus(context.Background(), cfg, newMirrorState(), &errorRun{})
 	found := map[string]bool{}
 	for _, m := range mismatches {
 		found[m.Case] = true

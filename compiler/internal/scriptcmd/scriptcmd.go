@@ -47,6 +47,7 @@ func Commands() map[string]func(ts *testscript.TestScript, neg bool, args []stri
 		"sigsend":     cmdSigsend,
 		"subst":       cmdSubst,
 		"waitfile":    cmdWaitFile,
+		"waitgone":    cmdWaitGone,
 		"waithttp":    cmdWaitHTTP,
 		"xffproxy":    cmdXFFProxy,
 	}

@@ -26,9 +26,15 @@ on every build: anything added here is deleted by the next build.
 type Options struct {
 	// Force replaces a folder that is not empty and has no marker.
 	Force bool
-	// Inputs are the files the build read (the policy, its override and
-	// feeds). A folder holding one is never replaced, even with Force.
+	// Inputs are the files the build read from disk (the policy, its
+	// override and feeds). A folder holding one is never replaced, even
+	// with Force.
 	Inputs []string
+	// InputNames are the base names of every file the build read, from
+	// disk or embedded. A folder holding a file of one of these names, at
+	// any depth, is never replaced, even with Force; nor is one holding a
+	// .git entry or a .hcl file.
+	InputNames []string
 }
 
 // testHook is called at each step after which a kill would leave
@@ -64,6 +70,9 @@ func Replace(dir string, files []render.File, opts Options) error {
 	defer unlock()
 	if err := recoverLeftovers(target); err != nil {
 		return fmt.Errorf("writing %s: %w", dir, err)
+	}
+	if err := checkFloor(dir, target, opts.InputNames); err != nil {
+		return err
 	}
 	if err := checkOwned(dir, target, opts.Force); err != nil {
 		return err

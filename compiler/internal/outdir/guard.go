@@ -79,8 +79,9 @@ func within(folder, path string) bool {
 // folder under version control, or one that holds such a folder), a
 // policy (a .hcl file), or a file named like one this build reads (names;
 // a copy of the sources, such as the repository's policy/ folder when the
-// build reads the binary's embedded copy).
-func checkFloor(dir, target string, names []string) error {
+// build reads the binary's embedded copy) unless build writes a file of
+// that name itself (written).
+func checkFloor(dir, target string, names, written []string) error {
 	if info, err := os.Stat(target); err != nil || !info.IsDir() {
 		// Gone, or not a folder, which checkOwned refuses.
 		return nil
@@ -88,6 +89,9 @@ func checkFloor(dir, target string, names []string) error {
 	reads := map[string]bool{}
 	for _, n := range names {
 		reads[n] = true
+	}
+	for _, n := range written {
+		delete(reads, n)
 	}
 	var reason string
 	err := filepath.WalkDir(target, func(path string, d fs.DirEntry, err error) error {

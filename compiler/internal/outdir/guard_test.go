@@ -162,13 +162,14 @@ func TestRefusesWhatBuildNeverWrites(t *testing.T) {
 			}
 		}
 	}
-	// A folder or a link named like them is no such file, and is replaced.
+	// A folder or a link named like them is no such file, and a file
+	// named like one build writes is build's: each is replaced.
 	dir := filepath.Join(t.TempDir(), "out")
-	writeTree(t, dir, "x.hcl/y=z", "aws-ip-ranges.json/y=z")
+	writeTree(t, dir, "x.hcl/y=z", "aws-ip-ranges.json/y=z", "nginx/nginx.conf=old")
 	if err := os.Symlink("/nowhere/p.hcl", filepath.Join(dir, "p.hcl")); err != nil {
 		t.Fatal(err)
 	}
-	if err := Replace(dir, newFiles, Options{Force: true, InputNames: names}); err != nil {
+	if err := Replace(dir, newFiles, Options{Force: true, InputNames: append(names, "nginx.conf")}); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 
 	"github.com/regedge/regedge/compiler/internal/render"
@@ -31,9 +32,9 @@ type Options struct {
 	// with Force.
 	Inputs []string
 	// InputNames are the base names of every file the build read, from
-	// disk or embedded. A folder holding a file of one of these names, at
-	// any depth, is never replaced, even with Force; nor is one holding a
-	// .git entry or a .hcl file.
+	// disk or embedded. A folder holding a file of one of these names
+	// (other than one Replace writes), at any depth, is never replaced,
+	// even with Force; nor is one holding a .git entry or a .hcl file.
 	InputNames []string
 }
 
@@ -71,7 +72,11 @@ func Replace(dir string, files []render.File, opts Options) error {
 	if err := recoverLeftovers(target); err != nil {
 		return fmt.Errorf("writing %s: %w", dir, err)
 	}
-	if err := checkFloor(dir, target, opts.InputNames); err != nil {
+	written := []string{Marker}
+	for _, f := range files {
+		written = append(written, path.Base(f.Path))
+	}
+	if err := checkFloor(dir, target, opts.InputNames, written); err != nil {
 		return err
 	}
 	if err := checkOwned(dir, target, opts.Force); err != nil {

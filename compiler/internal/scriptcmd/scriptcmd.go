@@ -25,7 +25,6 @@ import (
 // Use them together with Setup.
 func Commands() map[string]func(ts *testscript.TestScript, neg bool, args []string) {
 	return map[string]func(*testscript.TestScript, bool, []string){
-		"badtarget":   cmdBadTarget,
 		"blob":        cmdBlob,
 		"cranepull":   cmdCranePull,
 		"edit":        cmdEdit,

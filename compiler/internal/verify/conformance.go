@@ -166,9 +166,26 @@ func sendRaw(ctx context.Context, endpoint string, c Case, want Answer) Answer {
 	}
 	// The case's deadline, or the run's end, cuts a read or write short.
 	defer context.AfterFunc(ctx, func() { conn.SetDeadline(time.Now()) })()
-	if _, err := io.WriteString(conn, c.wire()); err != nil {
-		return Answer{Err: err.Error()}
+	// A server may answer before it has read the whole request (a body it
+	// does not want, say), and then close the connection or stop reading:
+	// the answer is read while the request is written, and it counts.
+	written := make(chan error, 1)
+	go func() {
+		_, err := io.WriteString(conn, c.wire())
+		written <- err
+	}()
+	a := readRaw(conn, c.Method, want)
+	if a.Err != "" {
+		if err := <-written; err != nil {
+			return Answer{Err: err.Error()}
+		}
 	}
+	return a
+}
+
+// readRaw reads the answer to a corpus request from conn: its status and
+// Location, and the headers want requires.
+func readRaw(conn net.Conn, method string, want Answer) Answer {
 	// Interim answers and the final one's headers share the limit; the
 	// final answer's body is not read.
 	capped := &capReader{r: conn, n: maxAnswerHeaderBytes}
@@ -177,7 +194,7 @@ func sendRaw(ctx context.Context, endpoint string, c Case, want Answer) Answer {
 		return Answer{Status: statusHTTP09}
 	}
 	for {
-		resp, err := http.ReadResponse(br, &http.Request{Method: c.Method})
+		resp, err := http.ReadResponse(br, &http.Request{Method: method})
 		if err != nil {
 			// Cut short by the limit, the last line may read as malformed.
 			if capped.n <= 0 {

@@ -47,10 +47,10 @@ type errorRun struct {
 	cancel context.CancelCauseFunc
 }
 
-// StoppedError says why a run stopped before it sent every request.
-type StoppedError struct{ Reason string }
+// stopError says why a run stopped before it sent every request.
+type stopError struct{ Reason string }
 
-func (e *StoppedError) Error() string { return e.Reason }
+func (e *stopError) Error() string { return e.Reason }
 
 // answered records a request's answer; what names the request.
 func (e *errorRun) answered(what string, a Answer) {
@@ -62,7 +62,7 @@ func (e *errorRun) answered(what string, a Answer) {
 	}
 	e.n++
 	if e.max > 0 && e.n == e.max {
-		e.cancel(&StoppedError{fmt.Sprintf("%d requests in a row got no answer; the last, %s, got: %s", e.n, what, a.Err)})
+		e.cancel(&stopError{fmt.Sprintf("%d requests in a row got no answer; the last, %s, got: %s", e.n, what, a.Err)})
 	}
 }
 
@@ -71,7 +71,7 @@ func stopped(ctx context.Context) string {
 	if ctx.Err() == nil {
 		return ""
 	}
-	if s, ok := errors.AsType[*StoppedError](context.Cause(ctx)); ok {
+	if s, ok := errors.AsType[*stopError](context.Cause(ctx)); ok {
 		return s.Reason
 	}
 	return context.Cause(ctx).Error()

@@ -80,7 +80,7 @@ func Run(ctx context.Context, cfg Config) Report {
 	defer cancel(nil)
 	if cfg.Timeout > 0 {
 		var stop context.CancelFunc
-		ctx, stop = context.WithTimeoutCause(ctx, cfg.Timeout, &StoppedError{fmt.Sprintf("it ran for its whole time limit, %v", cfg.Timeout)})
+		ctx, stop = context.WithTimeoutCause(ctx, cfg.Timeout, &stopError{fmt.Sprintf("it ran for its whole time limit, %v", cfg.Timeout)})
 		defer stop()
 	}
 	errs := &errorRun{max: cfg.MaxErrors, cancel: cancel}

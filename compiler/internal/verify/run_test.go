@@ -366,6 +366,28 @@ func TestCorpusLeavesBodiesUnread(t *testing.T) {
 	}
 }
 
+// TestCorpusReadsEarlyAnswers: a target that answers before it has read
+// a request's body, and then closes the connection or stops reading, has
+// its answer read, not the error of writing the rest.
+func TestCorpusReadsEarlyAnswers(t *testing.T) {
+	const early = "HTTP/1.1 413 Content Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+	c := Case{Method: "GET", Target: "/", Headers: []string{"Host: x"}, Body: strings.Repeat("a", 16<<20)}
+	stop := make(chan struct{})
+	t.Cleanup(func() { close(stop) })
+	for name, after := range map[string]func(net.Conn){
+		"then closes":        func(net.Conn) {},
+		"then stops reading": func(net.Conn) { <-stop },
+	} {
+		endpoint := hostileTarget(t, func(conn net.Conn) {
+			io.WriteString(conn, early)
+			after(conn)
+		})
+		if got := sendRaw(context.Background(), endpoint, c, Answer{}); got.Status != http.StatusRequestEntityTooLarge || got.Err != "" {
+			t.Errorf("%s: answer %+v, want 413", name, got)
+		}
+	}
+}
+
 // TestProbeReadsBoundedAnswers: a probe's answer is read up to the limits
 // on its headers and its body.
 func TestProbeReadsBoundedAnswers(t *testing.T) {

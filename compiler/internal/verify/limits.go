@@ -39,6 +39,11 @@ func (c *capReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// stopError says why a run stopped before it sent every request.
+type stopError struct{ reason string }
+
+func (e *stopError) Error() string { return e.reason }
+
 // errorRun counts the requests in a row that got no answer, and stops the
 // run, through cancel, when they reach max (0: never).
 type errorRun struct {
@@ -46,11 +51,6 @@ type errorRun struct {
 	n, max int
 	cancel context.CancelCauseFunc
 }
-
-// stopError says why a run stopped before it sent every request.
-type stopError struct{ Reason string }
-
-func (e *stopError) Error() string { return e.Reason }
 
 // answered records a request's answer; what names the request.
 func (e *errorRun) answered(what string, a Answer) {
@@ -72,7 +72,7 @@ func stopped(ctx context.Context) string {
 		return ""
 	}
 	if s, ok := errors.AsType[*stopError](context.Cause(ctx)); ok {
-		return s.Reason
+		return s.reason
 	}
 	return context.Cause(ctx).Error()
 }

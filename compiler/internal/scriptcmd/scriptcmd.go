@@ -54,6 +54,7 @@ func Commands() map[string]func(ts *testscript.TestScript, neg bool, args []stri
 		"subst":        cmdSubst,
 		"unpack":       cmdUnpack,
 		"waitfile":     cmdWaitFile,
+		"waitgone":     cmdWaitGone,
 		"waithttp":     cmdWaitHTTP,
 		"xffproxy":     cmdXFFProxy,
 	}

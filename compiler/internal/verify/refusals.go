@@ -122,7 +122,19 @@ var refusals = []refusal{
 			}
 			return false
 		}},
+	// i10-ops: no rule reads a body, and each server refuses one over its
+	// limit with 413: the proxy over 64 KiB (maxBodyBytes in
+	// compiler/proxy/fasthttp.go), nginx over its client_max_body_size,
+	// 1 MiB by default.
+	{target: targetProxy, status: 413, applies: func(c Case) bool { return len(c.Body) > proxyMaxBody }},
+	{target: targetNginx, status: 413, applies: func(c Case) bool { return len(c.Body) > nginxMaxBody }},
 }
+
+// The largest bodies the proxy and nginx read.
+const (
+	proxyMaxBody = 64 << 10
+	nginxMaxBody = 1 << 20
+)
 
 // varnishMaxLines is the most header lines varnishd reads.
 const varnishMaxLines = 59
@@ -211,12 +223,12 @@ type absoluteTarget struct {
 }
 
 func absolute(target string) absoluteTarget {
-	scheme, rest, ok := strings.Cut(target, "://")
-	if !ok || strings.HasPrefix(target, "/") {
+	prefix := absoluteForm.FindString(target)
+	if prefix == "" {
 		return absoluteTarget{}
 	}
-	authority, _, slash := strings.Cut(rest, "/")
-	return absoluteTarget{scheme: scheme, authority: authority, slash: slash, ok: true}
+	authority, _, slash := strings.Cut(target[len(prefix):], "/")
+	return absoluteTarget{scheme: strings.TrimSuffix(prefix, "://"), authority: authority, slash: slash, ok: true}
 }
 
 // targetFastly is the Fastly VCL, as verify -target names it.

@@ -44,6 +44,7 @@ func Commands() map[string]func(ts *testscript.TestScript, neg bool, args []stri
 		"need":        cmdNeed,
 		"repocopy":    cmdRepoCopy,
 		"sigsend":     cmdSigsend,
+		"slowheader":  cmdSlowHeader,
 		"subst":       cmdSubst,
 		"waitfile":    cmdWaitFile,
 		"waithttp":    cmdWaitHTTP,

@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/regedge/regedge/compiler/internal/diag"
 	"github.com/regedge/regedge/compiler/plan"
 	"github.com/regedge/regedge/compiler/proxy"
 )
@@ -60,7 +61,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "regedge serve: -log-level %q is not a level; want debug, info, warn or error\n", *level)
 		return 2
 	}
-	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: logLevel}))
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: logLevel, ReplaceAttr: printableAttr}))
 	// net/http's transport and servers write to the standard logger (a
 	// mirror's unsolicited response, say): through slog they are JSON lines
 	// too, at warn level.
@@ -155,6 +156,22 @@ type loaded struct {
 	plan   *plan.Plan
 	status int
 	diags  string
+}
+
+// printableAttr escapes a log value's characters that a terminal acts on.
+// JSON escapes control characters but not U+202E and its kind, and a
+// request target or a mirror's message can carry them to whoever reads
+// the log with less or tail.
+func printableAttr(_ []string, a slog.Attr) slog.Attr {
+	switch v := a.Value; {
+	case v.Kind() == slog.KindString:
+		a.Value = slog.StringValue(diag.Printable(v.String()))
+	case v.Kind() == slog.KindAny:
+		if err, ok := v.Any().(error); ok {
+			a.Value = slog.StringValue(diag.Printable(err.Error()))
+		}
+	}
+	return a
 }
 
 // reload swaps in a newly loaded plan; a policy with errors leaves the old

@@ -32,9 +32,13 @@ build:
 	$(GO) build -buildvcs=false -o bin/regedge ./compiler/cmd/regedge
 
 # verify regenerates out/ into a temporary folder and fails if it differs.
+# The build's diagnostics are shown only when it fails, and then fail make.
 verify: build
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
-	bin/regedge build -out "$$tmp/out" 2>/dev/null && \
+	if ! bin/regedge build -out "$$tmp/out" >"$$tmp/build" 2>&1; then \
+		cat "$$tmp/build"; \
+		echo "make verify: regedge build failed (above), so out/ cannot be checked"; exit 1; \
+	fi && \
 	if ! diff -r out "$$tmp/out" >"$$tmp/diff"; then \
 		head -n 40 "$$tmp/diff"; \
 		echo "out/ is stale: run 'make' to regenerate it, then commit out/"; exit 1; \

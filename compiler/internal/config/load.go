@@ -11,7 +11,6 @@ import (
 	"os"
 	"path"
 	"sort"
-	"syscall"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclparse"
@@ -32,11 +31,12 @@ type Reader interface {
 // Disk reads files from the file system.
 type Disk struct{}
 
-// ReadFile implements Reader. It opens the file without waiting, so that
-// a FIFO that no one writes to reads as empty rather than hanging: a
-// policy may name any file as a feed.
+// ReadFile implements Reader. A FIFO is read as any other file, waiting
+// for its writer: reading one that no one writes as empty would silently
+// load an empty override. serve reloads apart from its signals, so such a
+// wait never keeps it from stopping.
 func (Disk) ReadFile(name string, limit int) ([]byte, error) {
-	f, err := os.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	f, err := os.Open(name)
 	if err != nil {
 		return nil, err
 	}

@@ -51,9 +51,11 @@ func Commands() map[string]func(ts *testscript.TestScript, neg bool, args []stri
 		"need":         cmdNeed,
 		"repocopy":     cmdRepoCopy,
 		"sigsend":      cmdSigsend,
+		"slowheader":   cmdSlowHeader,
 		"subst":        cmdSubst,
 		"unpack":       cmdUnpack,
 		"waitfile":     cmdWaitFile,
+		"waitgone":     cmdWaitGone,
 		"waithttp":     cmdWaitHTTP,
 		"xffproxy":     cmdXFFProxy,
 	}

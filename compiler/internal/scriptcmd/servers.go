@@ -40,7 +40,7 @@ func cmdMirror(ts *testscript.TestScript, neg bool, args []string) {
 // cmdFaultMirror runs a mirror that misbehaves as MODE says, setting NAME
 // to its base URL. See faultHandler for the modes.
 func cmdFaultMirror(ts *testscript.TestScript, neg bool, args []string) {
-	const usage = "usage: faultmirror NAME hang|slow=DURATION|status=CODE|trickle=DURATION|continue=CODE|headbody=CODE|raw=CODE|reason=CODE|header=CODE:NAME:VALUE|bigheader=N|headers=N|garbage|cut"
+	const usage = "usage: faultmirror NAME [target:]hang|slow=DURATION|status=CODE|trickle=DURATION|continue=CODE|headbody=CODE|raw=CODE|reason=CODE|header=CODE:NAME:VALUE|bigheader=N|headers=N|longbody|garbage|cut"
 	if neg || len(args) != 2 {
 		ts.Fatalf(usage)
 	}
@@ -72,8 +72,13 @@ func cmdFaultMirror(ts *testscript.TestScript, neg bool, args []string) {
 //   - header=CODE:NAME:VALUE: CODE with the header NAME: VALUE;
 //   - bigheader=N: a 200 with one header whose value is N bytes;
 //   - headers=N: a 200 with N headers;
+//   - longbody: a 404 whose body goes on for 1 GiB;
 //   - garbage: bytes that are not HTTP, then closes the connection;
 //   - cut: half a status line and header, then closes the connection.
+//
+// With the prefix target: (target:hang, say) it answers GET /healthz with
+// 200 "ok\n", as every regedge target does (rule 11), and everything else
+// as the mode says: a faulty target that verify's health check lets by.
 //
 // Each keeps the connection open for further requests unless it says it
 // closes it. The log gives each request the final status the mode answers
@@ -81,6 +86,19 @@ func cmdFaultMirror(ts *testscript.TestScript, neg bool, args []string) {
 // "-" if the client leaves first); the others as the request comes, so
 // the line is there however early the client gives up.
 func faultHandler(mode string) (http.Handler, error) {
+	if inner, ok := strings.CutPrefix(mode, "target:"); ok {
+		h, err := faultHandler(inner)
+		if err != nil {
+			return nil, err
+		}
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodGet && r.RequestURI == "/healthz" {
+				w.Write([]byte("ok\n"))
+				return
+			}
+			h.ServeHTTP(w, r)
+		}), nil
+	}
 	kind, arg, _ := strings.Cut(mode, "=")
 	switch kind {
 	case "hang":
@@ -176,6 +194,18 @@ func faultHandler(mode string) (http.Handler, error) {
 		head := responseHead(http.StatusOK, append(lines, "Content-Length: 0")...)
 		return rawHandler("200", func(_ context.Context, conn net.Conn) bool {
 			return write(conn, head)
+		}), nil
+	case "longbody":
+		const size = 1 << 30
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Length", strconv.Itoa(size))
+			w.WriteHeader(http.StatusNotFound)
+			chunk := strings.Repeat("a", 64<<10)
+			for n := 0; n < size; n += len(chunk) {
+				if _, err := io.WriteString(w, chunk); err != nil {
+					return
+				}
+			}
 		}), nil
 	case "garbage":
 		return rawHandler("-", func(_ context.Context, conn net.Conn) bool {

@@ -122,7 +122,14 @@ var refusals = []refusal{
 			}
 			return false
 		}},
+	// i10-ops: no rule reads a body, and the proxy refuses one over 64 KiB
+	// (maxBodyBytes in compiler/proxy/fasthttp.go) with 413. nginx reads
+	// any size (client_max_body_size 0) and answers by the rules.
+	{target: targetProxy, status: 413, applies: func(c Case) bool { return len(c.Body) > proxyMaxBody }},
 }
+
+// proxyMaxBody is the largest body the proxy reads.
+const proxyMaxBody = 64 << 10
 
 // varnishMaxLines is the most header lines varnishd reads.
 const varnishMaxLines = 59
@@ -211,12 +218,12 @@ type absoluteTarget struct {
 }
 
 func absolute(target string) absoluteTarget {
-	scheme, rest, ok := strings.Cut(target, "://")
-	if !ok || strings.HasPrefix(target, "/") {
+	prefix := absoluteForm.FindString(target)
+	if prefix == "" {
 		return absoluteTarget{}
 	}
-	authority, _, slash := strings.Cut(rest, "/")
-	return absoluteTarget{scheme: scheme, authority: authority, slash: slash, ok: true}
+	authority, _, slash := strings.Cut(target[len(prefix):], "/")
+	return absoluteTarget{scheme: strings.TrimSuffix(prefix, "://"), authority: authority, slash: slash, ok: true}
 }
 
 // targetFastly is the Fastly VCL, as verify -target names it.

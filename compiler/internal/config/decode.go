@@ -641,9 +641,9 @@ func (d *decoder) edge(t target.Target, b *hcl.Block) {
 			if eb.ProbeStatus != nil {
 				switch {
 				case t.Edge.ProbeStatus == 0:
-					d.errorf(eb.ProbeStatusRange, "Unsupported argument", "Only %s takes probe_status; %s keeps a site's health without a probe.", probers(), t.Name)
+					d.errorf(eb.ProbeStatusRange, "Unsupported argument", "Only %s takes probe_status, the status its health probe expects of every mirror.", probers())
 				case *eb.ProbeStatus < 200 || *eb.ProbeStatus > 499:
-					d.errorf(eb.ProbeStatusRange, "Invalid probe_status", "probe_status is the status every mirror answers the health probe with, a HEAD for a blob no mirror holds: an answer, from 200 to 499.")
+					d.errorf(eb.ProbeStatusRange, "Invalid probe_status", "probe_status is the status with which every mirror answers the health probe (a HEAD for a blob no mirror holds): an answer, from 200 to 499; 404 by default.")
 				default:
 					e.ProbeStatus = *eb.ProbeStatus
 				}

@@ -593,7 +593,7 @@ func (c *checker) probe(b backend, requests []string) {
 	want := map[string]string{
 		".dummy":             "false",
 		".expected_response": strconv.Itoa(render.FastlyProbeExpects(c.p)),
-		".interval":          strconv.FormatInt(c.p.Check.DownFor.Seconds(), 10) + "s",
+		".interval":          strconv.FormatInt(render.FastlyProbeInterval(c.p.Check).Milliseconds(), 10) + "ms",
 		".timeout":           strconv.FormatInt(c.p.Check.Timeout.Milliseconds(), 10) + "ms",
 		".window":            strconv.Itoa(c.p.Check.DownAfter),
 		".threshold":         "1",

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"text/template"
+	"time"
 
 	"go4.org/netipx"
 
@@ -39,9 +40,9 @@ const (
 const fastlyShareKey = "regedge"
 
 // FastlyProbeStatus is the status the health probe expects of a mirror
-// unless the policy's fastly block says otherwise: 404, what a bucket that
-// lets anyone list it (as registry.k8s.io's do) answers for a blob it
-// does not hold.
+// unless the policy's fastly block says otherwise: 404, what an S3 or GCS
+// bucket that lets anyone list it answers for a blob it does not hold
+// (one that does not answers 403).
 const FastlyProbeStatus = 404
 
 // FastlyProbeDigest is the blob the health probe asks each mirror for: one
@@ -112,12 +113,21 @@ type fastlyCheck struct {
 }
 
 // fastlyHealth is the health probe of every backend: a site whose last
-// Window probes, one every IntervalSec, all got no answer is down, and
+// Window probes, one every IntervalMs, all got no answer is down, and
 // one answer brings it back up.
 type fastlyHealth struct {
-	IntervalSec int64
-	Window      int
-	Status      int
+	IntervalMs int64
+	Window     int
+	Status     int
+}
+
+// FastlyProbeInterval is how often a backend's health probe asks: Window
+// (down_after) probes per down_for, so that a site is down within about
+// down_for of its outage, as the rule's checks would find it under
+// steady traffic, and a site that answers again is up within
+// down_for / down_after.
+func FastlyProbeInterval(c *plan.Check) time.Duration {
+	return time.Duration(c.DownFor.Milliseconds()/int64(c.DownAfter)) * time.Millisecond
 }
 
 // FastlyProbeExpects returns the status the plan's Fastly health probe
@@ -206,7 +216,7 @@ func Fastly(p *plan.Plan) ([]File, error) {
 			return nil, fmt.Errorf("down_after is %d; a Fastly health probe keeps at most %d results, so the VCL cannot wait for more failures than that", c.DownAfter, FastlyMaxWindow)
 		}
 		if c.DownAfter > 0 {
-			d.Check.Health = &fastlyHealth{IntervalSec: c.DownFor.Seconds(), Window: c.DownAfter, Status: FastlyProbeExpects(p)}
+			d.Check.Health = &fastlyHealth{IntervalMs: FastlyProbeInterval(c).Milliseconds(), Window: c.DownAfter, Status: FastlyProbeExpects(p)}
 		}
 	}
 	vcl, err := execute(fastlyTemplates, "regedge.vcl.tmpl", d)

@@ -6,7 +6,7 @@
 # are raised as errors 601-605 and written out in vcl_error.
 
 # Rule 10: the mirror hosts the existence check asks. Each one's probe keeps
-# the health of its sites: every 10s it asks, with a HEAD, for a blob no
+# the health of its sites: every 2000ms it asks, with a HEAD, for a blob no
 # mirror holds, and reads a 404 as an answer and anything else as none.
 # The sites are down once the last 5 probes all got none, up again at
 # the first answer, and up to begin with.
@@ -26,7 +26,7 @@ backend site_east {
         .dummy = false;
         .request = "HEAD /m/b/sha256:0000000000000000000000000000000000000000000000000000000000000000/data HTTP/1.1" "Host: east.example.com" "Connection: close";
         .expected_response = 404;
-        .interval = 10s;
+        .interval = 2000ms;
         .timeout = 1500ms;
         .window = 5;
         .threshold = 1;
@@ -46,7 +46,7 @@ backend site_west {
         .dummy = false;
         .request = "HEAD /west/containers/images/sha256:0000000000000000000000000000000000000000000000000000000000000000 HTTP/1.1" "Host: 127.0.0.1:8081" "Connection: close";
         .expected_response = 404;
-        .interval = 10s;
+        .interval = 2000ms;
         .timeout = 1500ms;
         .window = 5;
         .threshold = 1;

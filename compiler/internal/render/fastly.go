@@ -213,7 +213,7 @@ func Fastly(p *plan.Plan) ([]File, error) {
 			Origins:     origins,
 		}
 		if c.DownAfter > FastlyMaxWindow {
-			return nil, fmt.Errorf("down_after is %d; a Fastly health probe keeps at most %d results, so the VCL cannot wait for more failures than that", c.DownAfter, FastlyMaxWindow)
+			return nil, fmt.Errorf("a Fastly health probe keeps at most %d results, so the VCL cannot wait for more failures in a row than that; the check's down_after is %d", FastlyMaxWindow, c.DownAfter)
 		}
 		if c.DownAfter > 0 {
 			d.Check.Health = &fastlyHealth{IntervalMs: FastlyProbeInterval(c).Milliseconds(), Window: c.DownAfter, Status: FastlyProbeExpects(p)}

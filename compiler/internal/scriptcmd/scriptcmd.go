@@ -38,6 +38,7 @@ func Commands() map[string]func(ts *testscript.TestScript, neg bool, args []stri
 		"gorepo":       cmdGoRepo,
 		"headermirror": cmdHeaderMirror,
 		"healthcheck":  cmdHealthCheck,
+		"healthmode":   cmdHealthMode,
 		"healthsites":  cmdHealthSites,
 		"httpget":      cmdHTTPGet,
 		"images":       cmdImages,
@@ -56,6 +57,7 @@ func Commands() map[string]func(ts *testscript.TestScript, neg bool, args []stri
 		"unpack":       cmdUnpack,
 		"waitfile":     cmdWaitFile,
 		"waitgone":     cmdWaitGone,
+		"waitprobe":    cmdWaitProbe,
 		"waithttp":     cmdWaitHTTP,
 		"xffproxy":     cmdXFFProxy,
 	}

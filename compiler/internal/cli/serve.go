@@ -24,6 +24,9 @@ import (
 const (
 	metricsReadTimeout = 5 * time.Second
 	shutdownTimeout    = 30 * time.Second
+	// slowLoad is how long reading the policy's files may take before
+	// serve warns that it is stuck.
+	slowLoad = 5 * time.Second
 )
 
 // server is one of serve's listeners: the registry's or the metrics'.
@@ -69,6 +72,13 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	slog.SetDefault(log)
 
 	load := func() loaded {
+		// A read can block for good (a hung network file system, a FIFO
+		// no one writes) and nothing can cancel it: say so, as reloads
+		// queue behind it.
+		slow := time.AfterFunc(slowLoad, func() {
+			log.Warn("still reading the policy's files; reloads wait until this read ends", "after", slowLoad.String())
+		})
+		defer slow.Stop()
 		var diags bytes.Buffer
 		p, status := pf.plan(&diags, *deployment)
 		return loaded{p, status, strings.TrimRight(diags.String(), "\n")}

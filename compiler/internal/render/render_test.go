@@ -83,7 +83,7 @@ func TestNginxMapsAndClientAddress(t *testing.T) {
 		"map $regedge_label $regedge_manifest_upstream {\n    default \"https://main.example/v2/proj/images\";\n    other \"http://other.example:5000/v2/mirror\";\n}",
 		"listen 127.0.0.1:8080;",
 		"return 307 $regedge_mirror_url;")
-	if strings.Contains(conf, "auth_request") {
+	if strings.Contains(conf, "auth_request") || strings.Contains(conf, "lua") || strings.Contains(files["nginx/nginx.conf"], "load_module") {
 		t.Error("a plan without a check renders an existence check")
 	}
 
@@ -94,7 +94,22 @@ func TestNginxMapsAndClientAddress(t *testing.T) {
 }
 
 func TestNginxCheck(t *testing.T) {
-	conf := rendered(t, Nginx, testPlan())["nginx/regedge.conf"]
+	files := rendered(t, Nginx, testPlan())
+	wantSnippets(t, "nginx.conf", files["nginx/nginx.conf"],
+		"load_module /usr/lib/nginx/modules/ndk_http_module.so;\nload_module /usr/lib/nginx/modules/ngx_http_lua_module.so;\n")
+	conf := files["nginx/regedge.conf"]
+	// Answers and site health in memory: 20,000 answers of 256 bytes (the
+	// longest blob URL with a sha512 digest is 169 bytes), the policy's
+	// thresholds, and each label's site.
+	wantSnippets(t, "regedge.conf", conf,
+		"lua_shared_dict regedge_answers 5m;",
+		"map $regedge_label $regedge_blob_site {\n    default \"\";\n    east \"east\";\n}",
+		"local timeout = 1500\n",
+		"local positive_ttl, negative_ttl = 3600, 90\n",
+		"local down_after, down_for, down_for_max = 5, 10, 90\n",
+		"local hop = \"unix:/var/lib/regedge/nginx/regedge-check.sock\"\n",
+		"auth_request_set $regedge_checked $upstream_http_x_regedge_checked;",
+		"add_header X-Regedge-Checked $msec always;")
 	wantSnippets(t, "regedge.conf", conf,
 		"keys_zone=regedge_exists:3m max_size=12m inactive=3600s",
 		"proxy_cache_valid 200 3600s;\n        proxy_cache_valid 403 90s;\n    }",

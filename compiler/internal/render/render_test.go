@@ -118,8 +118,13 @@ func TestNginxCheck(t *testing.T) {
 		"proxy_pass \"http://unix:/var/lib/regedge/nginx/regedge-check.sock:/.regedge/check\";",
 		"listen \"unix:/var/lib/regedge/nginx/regedge-check.sock\";",
 		"map $http_x_regedge_mirror $regedge_check_url {\n    \"~^https://east\\.example\\.com/m/b/(?:"+request.Digest+")/data$\" $http_x_regedge_mirror;\n    default \"\";\n}",
-		"proxy_ignore_headers X-Accel-Redirect X-Accel-Expires X-Accel-Limit-Rate X-Accel-Buffering X-Accel-Charset Expires Cache-Control Set-Cookie Vary;",
-		"proxy_ssl_verify on;")
+		// The hop asks with HEAD, the path and Host only, on kept
+		// connections, verifying https sites.
+		`local request = "HEAD " .. path .. " HTTP/1.1\r\nHost: " .. authority .. "\r\n\r\n"`,
+		"sock:setkeepalive(idle_ms, pool_size)",
+		"lua_ssl_trusted_certificate \"/etc/ssl/certs/ca-certificates.crt\";",
+		"sock:sslhandshake(nil, host, true)",
+		"lua_check_client_abort on;")
 	// Only the hop, which answers 200, 403 or 401, is cached.
 	if strings.Count(conf, "proxy_cache_valid") != 2 {
 		t.Errorf("regedge.conf caches more than the hop's 200 and 403:\n%s", conf)

@@ -17,8 +17,10 @@ export PATH := $(PATH):/usr/sbin:/sbin:$(NPM_PREFIX)/node_modules/.bin:$(CURDIR)
 DEBIAN_RUNTIMES := nginx:nginx varnishd:varnish haproxy:haproxy skopeo:skopeo systemd-analyze:systemd
 BENCH_RUNTIMES := wrk:wrk
 RUNTIMES := $(DEBIAN_RUNTIMES)
-# Debian packages that install no command: the vmods the Varnish VCL imports.
-DEBIAN_LIBRARIES := varnish-modules
+# Debian packages that install no command: the vmods the Varnish VCL imports,
+# and the Lua module that keeps nginx's existence answers and site health in
+# memory (it pulls in the NDK module and lua-resty-core).
+DEBIAN_LIBRARIES := varnish-modules libnginx-mod-http-lua
 
 .PHONY: all build test verify deps bench fuzz release image
 all: build

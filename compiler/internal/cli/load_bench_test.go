@@ -78,7 +78,10 @@ var loadClasses = []struct {
 // every request with a 307 (the ceiling), and `regedge serve` with
 // GOMAXPROCS=1. Every answer must be a 307. Metrics are means over the
 // iterations (each itself a mean over its rounds), except proxy-peak-MiB,
-// the proxy's peak RSS at the end.
+// the proxy's peak RSS at the end. Besides throughput, each server's CPU
+// time per request (its process and its children's, over the rounds) is
+// reported, and its ratio to the ceiling's: on a shared machine it is the
+// steadier measure of a server's own cost.
 //
 // The three servers take turns within each class, round by round, so that
 // each x-ceiling ratio compares runs of the same requests made close
@@ -156,25 +159,39 @@ nginx {
 			for _, s := range servers {
 				runWrk(b, wrk, scripts[c.name], s, loadWarmUp)
 			}
-			// Each server's means over the rounds.
+			// Each server's means over the rounds, and its CPU time and
+			// requests summed over them.
 			rps := make(map[*loadServer]float64)
+			cpu := make(map[*loadServer]time.Duration)
+			requests := make(map[*loadServer]float64)
 			for round := range loadRounds {
 				// Each round starts with the next server, so that none
 				// is always measured first.
 				for i := range servers {
 					s := servers[(round+i)%len(servers)]
+					before := cpuTime(b, s)
 					r := runWrk(b, wrk, scripts[c.name], s, loadRound)
+					cpu[s] += cpuTime(b, s) - before
+					requests[s] += r.requests
 					key := s.name + "-" + c.name
 					rps[s] += r.rps / loadRounds
 					sums[key+"-p50-ms"] += r.p50.Seconds() * 1e3 / loadRounds
 					sums[key+"-p99-ms"] += r.p99.Seconds() * 1e3 / loadRounds
 				}
 			}
+			perRequest := make(map[*loadServer]float64)
 			for _, s := range servers {
 				sums[s.name+"-"+c.name+"-req/s"] += rps[s]
+				perRequest[s] = cpu[s].Seconds() * 1e6 / requests[s]
+				sums[s.name+"-"+c.name+"-cpu-µs/req"] += perRequest[s]
 			}
 			sums["nginx-"+c.name+"-x-ceiling"] += rps[generated] / rps[ceiling]
 			sums["proxy-"+c.name+"-x-ceiling"] += rps[proxy] / rps[ceiling]
+			// CPU time per request tells the servers' own cost apart
+			// from the machine's other work, which wall throughput
+			// cannot: the ceiling's over the server's.
+			sums["nginx-"+c.name+"-cpu-x-ceiling"] += perRequest[ceiling] / perRequest[generated]
+			sums["proxy-"+c.name+"-cpu-x-ceiling"] += perRequest[ceiling] / perRequest[proxy]
 		}
 	}
 	for unit, sum := range sums {
@@ -362,14 +379,15 @@ func serveMirror(w http.ResponseWriter, r *http.Request) {
 
 // wrkResult is what one wrk run measured.
 type wrkResult struct {
-	rps      float64
-	p50, p99 time.Duration
+	rps, requests float64
+	p50, p99      time.Duration
 }
 
 var (
-	wrkRPS     = regexp.MustCompile(`(?m)^Requests/sec:\s+([0-9.]+)$`)
-	wrkLatency = regexp.MustCompile(`(?m)^\s+(50|99)%\s+([0-9.]+)(us|ms|s)[ \t]*$`)
-	wrkBad     = regexp.MustCompile(`(?m)^non-307 responses: ([0-9]+)$`)
+	wrkRPS      = regexp.MustCompile(`(?m)^Requests/sec:\s+([0-9.]+)$`)
+	wrkRequests = regexp.MustCompile(`(?m)^\s+([0-9]+) requests in`)
+	wrkLatency  = regexp.MustCompile(`(?m)^\s+(50|99)%\s+([0-9.]+)(us|ms|s)[ \t]*$`)
+	wrkBad      = regexp.MustCompile(`(?m)^non-307 responses: ([0-9]+)$`)
 )
 
 // runWrk loads s with script for duration and returns what wrk measured.
@@ -394,6 +412,11 @@ func runWrk(b *testing.B, wrk, script string, s *loadServer, duration string) wr
 		b.Fatalf("wrk %s: no Requests/sec:\n%s", s.name, out)
 	}
 	r.rps, _ = strconv.ParseFloat(m[1], 64)
+	m = wrkRequests.FindStringSubmatch(out)
+	if m == nil {
+		b.Fatalf("wrk %s: no request count:\n%s", s.name, out)
+	}
+	r.requests, _ = strconv.ParseFloat(m[1], 64)
 	lat := wrkLatency.FindAllStringSubmatch(out, -1)
 	if len(lat) != 2 {
 		b.Fatalf("wrk %s: no 50%% and 99%% latency:\n%s", s.name, out)
@@ -410,6 +433,36 @@ func runWrk(b *testing.B, wrk, script string, s *loadServer, duration string) wr
 		}
 	}
 	return r
+}
+
+// cpuTime is the CPU time, user and system, that s's process and its
+// children (nginx's workers) have used so far, in clock ticks of 10 ms.
+func cpuTime(b *testing.B, s *loadServer) time.Duration {
+	b.Helper()
+	pid := s.cmd.Process.Pid
+	children, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var ticks int64
+	for _, p := range append([]string{strconv.Itoa(pid)}, strings.Fields(string(children))...) {
+		stat, err := os.ReadFile("/proc/" + p + "/stat")
+		if err != nil {
+			continue // a child that has just exited
+		}
+		// utime and stime, the 14th and 15th fields, counted after the
+		// command's name, which may hold blanks.
+		st := string(stat)
+		fields := strings.Fields(st[strings.LastIndexByte(st, ')')+1:])
+		for _, f := range fields[11:13] {
+			n, err := strconv.ParseInt(f, 10, 64)
+			if err != nil {
+				b.Fatalf("/proc/%s/stat: %v", p, err)
+			}
+			ticks += n
+		}
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond
 }
 
 // peakMiB returns the peak resident memory of the running process pid, in

@@ -52,6 +52,13 @@ type nginxMap struct {
 type nginxCheck struct {
 	ZoneMB, MaxSizeMB                     int
 	PositiveSec, NegativeSec, InactiveSec int64
+	// AnswersMB sizes the shared dictionary that holds the answers in
+	// memory: CacheSize of them at answerBytes each.
+	AnswersMB int
+	// DownAfter, DownForSec and DownForMaxSec are the site health rule's
+	// thresholds.
+	DownAfter                 int
+	DownForSec, DownForMaxSec int64
 	// Socket is the Unix socket of the check hop.
 	Socket string
 	// URLRegexes match the blob URLs of the sites the check may ask.
@@ -94,13 +101,17 @@ func Nginx(p *plan.Plan) ([]File, error) {
 		// A keys zone megabyte holds about 8,000 keys.
 		zone := c.CacheSize/8000 + 1
 		d.Check = &nginxCheck{
-			ZoneMB:      zone,
-			MaxSizeMB:   zone * 4,
-			PositiveSec: c.PositiveTTL.Seconds(),
-			NegativeSec: c.NegativeTTL.Seconds(),
-			InactiveSec: max(c.PositiveTTL.Seconds(), c.NegativeTTL.Seconds()),
-			Socket:      p.Nginx.StateDir + "/" + nginxCheckSocket,
-			URLRegexes:  checkURLRegexes(p),
+			ZoneMB:        zone,
+			MaxSizeMB:     zone * 4,
+			PositiveSec:   c.PositiveTTL.Seconds(),
+			NegativeSec:   c.NegativeTTL.Seconds(),
+			InactiveSec:   max(c.PositiveTTL.Seconds(), c.NegativeTTL.Seconds()),
+			AnswersMB:     c.CacheSize*answerBytes(p)/(1<<20) + 1,
+			DownAfter:     c.DownAfter,
+			DownForSec:    c.DownFor.Seconds(),
+			DownForMaxSec: c.DownForMax.Seconds(),
+			Socket:        p.Nginx.StateDir + "/" + nginxCheckSocket,
+			URLRegexes:    checkURLRegexes(p),
 		}
 		if len(d.Check.Socket) > maxSocketPath {
 			return nil, fmt.Errorf("the existence check's socket, %s, is %d characters long; a Unix socket's path can be at most %d, so state_dir can be at most %d", d.Check.Socket, len(d.Check.Socket), maxSocketPath, maxSocketPath-len("/"+nginxCheckSocket))
@@ -125,6 +136,11 @@ func Nginx(p *plan.Plan) ([]File, error) {
 		nginxMap{Var: "$regedge_blob_mirror", labelValues: byLabel(p, func(l int) string { return mirror(l, 0) })},
 		nginxMap{Var: "$regedge_blob_mirror_suffix", labelValues: byLabel(p, func(l int) string { return mirror(l, 1) })})
 
+	if d.Check != nil {
+		// The site a label's blobs go to: its health is kept by name.
+		d.Maps = append(d.Maps, nginxMap{Var: "$regedge_blob_site", labelValues: byLabel(p, func(l int) string { return p.Action(l, request.KindBlob).Site })})
+	}
+
 	d.Geo = geoTable(p)
 	conf, err := execute(nginxTemplates, "nginx.conf.tmpl", d)
 	if err != nil {
@@ -137,6 +153,24 @@ func Nginx(p *plan.Plan) ([]File, error) {
 		return nil, err
 	}
 	return []File{{Path: "nginx/nginx.conf", Data: conf}, {Path: "nginx/regedge.conf", Data: http, Entries: len(d.Geo.Entries)}}, nil
+}
+
+// answerBytes is the shared memory one existence answer of p takes at
+// most: ngx_http_lua_module's node (69 bytes), its key (the longest blob
+// URL, with a sha512 digest) and its one-byte value, rounded up to a power
+// of two by nginx's slab allocator.
+func answerBytes(p *plan.Plan) int {
+	const node, value, digest = 69, 1, len("sha512:") + 128
+	longest := 0
+	for _, s := range p.Sites {
+		before, after := s.BlobURLParts()
+		longest = max(longest, len(before)+len(after))
+	}
+	size := 1
+	for size < node+longest+digest+value {
+		size *= 2
+	}
+	return size
 }
 
 // checkURLRegexes matches each blob URL of a site some label sends blobs

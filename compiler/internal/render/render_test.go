@@ -83,7 +83,7 @@ func TestNginxMapsAndClientAddress(t *testing.T) {
 		"map $regedge_label $regedge_manifest_upstream {\n    default \"https://main.example/v2/proj/images\";\n    other \"http://other.example:5000/v2/mirror\";\n}",
 		"listen 127.0.0.1:8080;",
 		"return 307 $regedge_mirror_url;")
-	if strings.Contains(conf, "auth_request") {
+	if strings.Contains(conf, "auth_request") || strings.Contains(conf, "lua") || strings.Contains(files["nginx/nginx.conf"], "load_module") {
 		t.Error("a plan without a check renders an existence check")
 	}
 
@@ -94,7 +94,22 @@ func TestNginxMapsAndClientAddress(t *testing.T) {
 }
 
 func TestNginxCheck(t *testing.T) {
-	conf := rendered(t, Nginx, testPlan())["nginx/regedge.conf"]
+	files := rendered(t, Nginx, testPlan())
+	wantSnippets(t, "nginx.conf", files["nginx/nginx.conf"],
+		"load_module /usr/lib/nginx/modules/ndk_http_module.so;\nload_module /usr/lib/nginx/modules/ngx_http_lua_module.so;\n")
+	conf := files["nginx/regedge.conf"]
+	// Answers and site health in memory: 20,000 answers of 256 bytes (the
+	// longest blob URL with a sha512 digest is 169 bytes), the policy's
+	// thresholds, and each label's site.
+	wantSnippets(t, "regedge.conf", conf,
+		"lua_shared_dict regedge_answers 5m;",
+		"map $regedge_label $regedge_blob_site {\n    default \"\";\n    east \"east\";\n}",
+		"local timeout = 1500\n",
+		"local positive_ttl, negative_ttl = 3600, 90\n",
+		"local down_after, down_for, down_for_max = 5, 10, 90\n",
+		"local hop = \"unix:/var/lib/regedge/nginx/regedge-check.sock\"\n",
+		"auth_request_set $regedge_checked $upstream_http_x_regedge_checked;",
+		"add_header X-Regedge-Checked $msec always;")
 	wantSnippets(t, "regedge.conf", conf,
 		"keys_zone=regedge_exists:3m max_size=12m inactive=3600s",
 		"proxy_cache_valid 200 3600s;\n        proxy_cache_valid 403 90s;\n    }",
@@ -103,8 +118,13 @@ func TestNginxCheck(t *testing.T) {
 		"proxy_pass \"http://unix:/var/lib/regedge/nginx/regedge-check.sock:/.regedge/check\";",
 		"listen \"unix:/var/lib/regedge/nginx/regedge-check.sock\";",
 		"map $http_x_regedge_mirror $regedge_check_url {\n    \"~^https://east\\.example\\.com/m/b/(?:"+request.Digest+")/data$\" $http_x_regedge_mirror;\n    default \"\";\n}",
-		"proxy_ignore_headers X-Accel-Redirect X-Accel-Expires X-Accel-Limit-Rate X-Accel-Buffering X-Accel-Charset Expires Cache-Control Set-Cookie Vary;",
-		"proxy_ssl_verify on;")
+		// The hop asks with HEAD, the path and Host only, on kept
+		// connections, verifying https sites.
+		`local request = "HEAD " .. path .. " HTTP/1.1\r\nHost: " .. authority .. "\r\n\r\n"`,
+		"sock:setkeepalive(idle_ms, pool_size)",
+		"lua_ssl_trusted_certificate \"/etc/ssl/certs/ca-certificates.crt\";",
+		"sock:sslhandshake(nil, host, true)",
+		"lua_check_client_abort on;")
 	// Only the hop, which answers 200, 403 or 401, is cached.
 	if strings.Count(conf, "proxy_cache_valid") != 2 {
 		t.Errorf("regedge.conf caches more than the hop's 200 and 403:\n%s", conf)

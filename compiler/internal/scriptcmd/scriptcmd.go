@@ -37,6 +37,7 @@ func Commands() map[string]func(ts *testscript.TestScript, neg bool, args []stri
 		"freeport":     cmdFreeport,
 		"gorepo":       cmdGoRepo,
 		"headermirror": cmdHeaderMirror,
+		"halfclose":    cmdHalfClose,
 		"healthcheck":  cmdHealthCheck,
 		"healthmode":   cmdHealthMode,
 		"healthsites":  cmdHealthSites,

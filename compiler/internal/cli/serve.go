@@ -171,14 +171,15 @@ type loaded struct {
 // printableAttr escapes a log value's characters that a terminal acts on.
 // JSON escapes control characters but not U+202E and its kind, and a
 // request target or a mirror's message can carry them to whoever reads
-// the log with less or tail.
+// the log with less or tail. Line feeds and tabs stay: diagnostics are
+// text of several lines, which JSON escapes itself.
 func printableAttr(_ []string, a slog.Attr) slog.Attr {
 	switch v := a.Value; {
 	case v.Kind() == slog.KindString:
-		a.Value = slog.StringValue(diag.Printable(v.String()))
+		a.Value = slog.StringValue(diag.PrintableText(v.String()))
 	case v.Kind() == slog.KindAny:
 		if err, ok := v.Any().(error); ok {
-			a.Value = slog.StringValue(diag.Printable(err.Error()))
+			a.Value = slog.StringValue(diag.PrintableText(err.Error()))
 		}
 	}
 	return a

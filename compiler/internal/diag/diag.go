@@ -108,17 +108,8 @@ func writeOne(b *strings.Builder, files map[string]*hcl.File, lines map[*hcl.Fil
 		b.WriteString("\n")
 	}
 	if d.Detail != "" {
-		fmt.Fprintf(b, "%s\n\n", wordwrap.WrapString(printableLines(d.Detail), 78))
+		fmt.Fprintf(b, "%s\n\n", wordwrap.WrapString(PrintableText(d.Detail), 78))
 	}
-}
-
-// printableLines is Printable for text of several lines.
-func printableLines(s string) string {
-	lines := strings.Split(s, "\n")
-	for i, l := range lines {
-		lines[i] = Printable(l)
-	}
-	return strings.Join(lines, "\n")
 }
 
 // lineStarts returns the offset at which each line of src starts.

@@ -385,3 +385,11 @@ Fix those shown and run again.
 		t.Errorf("output ends:\n%s\nwant:\n%s", got[max(0, len(got)-len(want)-100):], want)
 	}
 }
+
+func TestPrintableText(t *testing.T) {
+	in := "line 1:\tok\nline 2: \u202e\x1b[31m\xff"
+	want := "line 1:\tok\nline 2: \\u202e\\x1b[31m\\xff"
+	if got := PrintableText(in); got != want {
+		t.Errorf("PrintableText(%q) = %q, want %q", in, got, want)
+	}
+}

@@ -35,6 +35,20 @@ func Printable(s string) string {
 	return b.String()
 }
 
+// PrintableText is Printable for text of several lines: line feeds and
+// tabs stay as they are.
+func PrintableText(s string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		cells := strings.Split(l, "\t")
+		for j, c := range cells {
+			cells[j] = Printable(c)
+		}
+		lines[i] = strings.Join(cells, "\t")
+	}
+	return strings.Join(lines, "\n")
+}
+
 // plain reports whether the character r, n bytes long, is shown as it is.
 func plain(r rune, n int) bool {
 	return r == ' ' || strconv.IsPrint(r) && !(r == utf8.RuneError && n == 1)

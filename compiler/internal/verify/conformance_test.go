@@ -2,6 +2,8 @@ package verify
 
 import (
 	"context"
+	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"net/netip"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/regedge/regedge/compiler/internal/plantest"
 	"github.com/regedge/regedge/compiler/internal/target"
+	"github.com/regedge/regedge/compiler/plan"
 	"github.com/regedge/regedge/compiler/proxy"
 )
 
@@ -221,23 +224,74 @@ func TestBodyRefusals(t *testing.T) {
 		"GET with a body of 1048576 bytes": {targetProxy: 413},
 		"GET with a body of 2097152 bytes": {targetProxy: 413},
 	}
-	seen := 0
+	checkRefused(t, p, want)
+}
+
+// checkRefused checks that each case named in want is in the corpus and
+// recorded as refused by exactly the targets want gives it, and returns
+// those cases.
+func checkRefused(t *testing.T, p *plan.Plan, want map[string]map[string]int) []Case {
+	t.Helper()
+	var found []Case
 	for _, c := range corpus(p, blob, corpusClient(p)) {
 		w, ok := want[c.Name]
 		if !ok {
 			continue
 		}
-		seen++
-		if len(c.Refused) != len(w) {
+		found = append(found, c)
+		if !maps.Equal(c.Refused, w) {
 			t.Errorf("%s: refused by %v, want %v", c.Name, c.Refused, w)
 		}
-		for target, status := range w {
-			if c.Refused[target] != status {
-				t.Errorf("%s: refused by %v, want %v", c.Name, c.Refused, w)
-			}
+	}
+	if len(found) != len(want) {
+		t.Errorf("%d of the %d cases are in the corpus", len(found), len(want))
+	}
+	return found
+}
+
+// TestLongLineAndProtocolRefusals (corpus10): what each parser was
+// measured to answer first to one long header line and to a request of
+// another protocol is recorded, and only there: nginx's 404 from a line of
+// 8,191 bytes (8 KiB with its line end), varnishd's 400 from 8,193, and
+// the connections varnishd and workerd close on HTTP/0.9 and HTTP/2's
+// preface.
+func TestLongLineAndProtocolRefusals(t *testing.T) {
+	p := plantest.Plan("http://mirror.invalid")
+	want := map[string]map[string]int{
+		"HTTP/0.9 request line": {targetNginx: statusHTTP09, targetVarnish: statusClosed},
+		// nginx's 404 is its refusal of any "*" target but OPTIONS's.
+		"HTTP/2 preface": {targetNginx: 404, targetVarnish: statusClosed, targetWorker: statusClosed},
+	}
+	for _, n := range []int{8000, 8190, 8191, 8192, 8193, 9000, 12000} {
+		w := map[string]int{}
+		if n >= 8191 {
+			w[targetNginx] = 404
+		}
+		if n > 8192 {
+			w[targetVarnish] = 400
+		}
+		want[fmt.Sprintf("header line of %d bytes", n)] = w
+		want[fmt.Sprintf("client header line of %d bytes", n)] = w
+	}
+	for _, c := range checkRefused(t, p, want) {
+		if !c.Refusable && c.Raw != "" {
+			t.Errorf("%s: HTTP/1.1 does not forbid it", c.Name)
+		}
+		if longestHeaderLine(c) > 0 && len(c.wire()) >= 16<<10 {
+			t.Errorf("%s: %d bytes, want a header section under 16 KiB", c.Name, len(c.wire()))
 		}
 	}
-	if seen != len(want) {
-		t.Errorf("%d of the %d body cases are in the corpus", seen, len(want))
+}
+
+// TestClosedOnlyWhenForbidden: a target may close the connection without
+// an answer only on a request HTTP/1.1 forbids (docs/request-handling.md).
+func TestClosedOnlyWhenForbidden(t *testing.T) {
+	p := plantest.Plan("http://mirror.invalid")
+	for _, c := range corpus(p, blob, corpusClient(p)) {
+		for target, status := range c.Refused {
+			if status == statusClosed && !c.Refusable {
+				t.Errorf("%s: %s may close the connection on a request HTTP/1.1 allows", c.Name, target)
+			}
+		}
 	}
 }

@@ -80,6 +80,10 @@ func corpus(p *plan.Plan, blob string, client netip.Addr) []Case {
 	// the proxy's limit.
 	g.lookalikeSchemes()
 	g.largeBodies()
+	// corpus10: single header lines around 8 KiB, and request lines of
+	// HTTP/0.9 and HTTP/2's preface.
+	g.longLines()
+	g.otherProtocols()
 	record(g.cases)
 	return g.cases
 }
@@ -622,4 +626,39 @@ func (g *generator) largeBodies() {
 	for _, n := range []int{64 << 10, 64<<10 + 1, 1 << 20, 2 << 20} {
 		g.add(Case{Name: fmt.Sprintf("GET with a body of %d bytes", n), Target: g.manifest("latest"), Body: strings.Repeat("a", n)})
 	}
+}
+
+// longLines (corpus10): single header lines around 8 KiB, where varnishd
+// (http_req_hdr_len) and nginx (its large header buffer) stop reading a
+// line, in header sections well under 16 KiB, which every target must read.
+// A plain header no rule reads, and the client header, whose last entries
+// are the client and the trusted hops, the rest other clients' entries.
+func (g *generator) longLines() {
+	h := g.plan.ClientIP.Header
+	if h == "" {
+		h = "X-Forwarded-For"
+	}
+	last := g.client.String() + strings.Repeat(", 127.0.0.1", g.plan.ClientIP.TrustedHops)
+	for _, n := range []int{8000, 8190, 8191, 8192, 8193, 9000, 12000} {
+		// n bytes in all, the line end aside.
+		g.add(Case{Name: fmt.Sprintf("header line of %d bytes", n), Target: g.blobPath(),
+			Headers: []string{"X-Pad: " + strings.Repeat("a", n-len("X-Pad: "))}})
+		// Leading spaces, which no reader keeps, make up the bytes that
+		// whole entries leave over.
+		fill := n - len(h+": ") - len(last)
+		pad := strings.Repeat(" ", fill%11)
+		g.add(Case{Name: fmt.Sprintf("client header line of %d bytes", n), Target: g.blobPath(),
+			Headers: []string{h + ": " + pad + strings.Repeat("192.0.2.1, ", fill/11) + last}})
+	}
+}
+
+// otherProtocols (corpus10): a request line without a version (HTTP/0.9)
+// and HTTP/2's prior-knowledge preface. HTTP/1.1 forbids both: neither
+// names version 1.0 or 1.1.
+func (g *generator) otherProtocols() {
+	target := g.manifest("latest")
+	g.add(Case{Name: "HTTP/0.9 request line", Method: "GET", Target: target, Refusable: true,
+		Raw: "GET " + target + "\r\n"})
+	g.add(Case{Name: "HTTP/2 preface", Method: "PRI", Target: "*", Refusable: true,
+		Raw: "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"})
 }

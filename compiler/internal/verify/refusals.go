@@ -126,7 +126,47 @@ var refusals = []refusal{
 	// (maxBodyBytes in compiler/proxy/fasthttp.go) with 413. nginx reads
 	// any size (client_max_body_size 0) and answers by the rules.
 	{target: targetProxy, status: 413, applies: func(c Case) bool { return len(c.Body) > proxyMaxBody }},
+
+	// corpus10: parsers that stop at one long header line, and at a
+	// request of another protocol than HTTP/1.x. nginx refuses a header
+	// line that, with its line end, is over its 8 KiB header buffer (its
+	// 494, sent as 400, which the config answers as 404); varnishd one of
+	// over 8 KiB without it (http_req_hdr_len) with 400, before the VCL.
+	{target: targetNginx, status: 404, applies: func(c Case) bool { return longestHeaderLine(c)+len("\r\n") > 8192 }},
+	{target: targetVarnish, status: 400, applies: func(c Case) bool { return longestHeaderLine(c) > 8192 }},
+	{target: targetNginx, status: statusHTTP09, runtime: "nginx reads a request line without a version as HTTP/0.9, whose answer has no status line",
+		applies: http09},
+	{target: targetVarnish, status: statusClosed, runtime: "varnishd closes the connection without an answer on HTTP/2's preface, and on a request line without a version (HTTP/0.9) once timeout_idle (5 s) passes without the header section it waits for; HTTP/1.1 forbids both",
+		applies: func(c Case) bool { return http09(c) || h2Preface(c) }},
+	{target: targetWorker, status: statusClosed, runtime: "workerd closes the connection, without an answer, on HTTP/2's preface, which HTTP/1.1 forbids; Cloudflare's edge reads HTTP/2 in production",
+		applies: h2Preface},
 }
+
+// longestHeaderLine is the length of the case's longest header line, its
+// line end aside; 0 for a raw case.
+func longestHeaderLine(c Case) int {
+	if c.Raw != "" {
+		return 0
+	}
+	n := 0
+	for _, h := range c.Headers {
+		n = max(n, len(h))
+	}
+	return n
+}
+
+// http09 reports whether the case is a raw request line without a
+// version: a method and a target alone, as HTTP/0.9 sent them. (A case
+// built from its fields always sends one.)
+func http09(c Case) bool {
+	line, _, _ := strings.Cut(c.Raw, "\r\n")
+	fields := strings.Split(line, " ")
+	return len(fields) == 2 && !strings.HasPrefix(fields[1], "HTTP/")
+}
+
+// h2Preface reports whether the case is raw and starts with HTTP/2's
+// connection preface, which a client with prior knowledge sends.
+func h2Preface(c Case) bool { return strings.HasPrefix(c.Raw, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n") }
 
 // proxyMaxBody is the largest body the proxy reads.
 const proxyMaxBody = 64 << 10

@@ -36,6 +36,7 @@ func Commands() map[string]func(ts *testscript.TestScript, neg bool, args []stri
 		"gorepo":       cmdGoRepo,
 		"headermirror": cmdHeaderMirror,
 		"healthcheck":  cmdHealthCheck,
+		"healthmode":   cmdHealthMode,
 		"healthsites":  cmdHealthSites,
 		"httpget":      cmdHTTPGet,
 		"images":       cmdImages,

@@ -7060,8 +7060,9 @@ sub regedge_site {
 # fallback without a check, whatever is cached. Once the period is over,
 # one request at a time is the site's trial: it asks the site, cache or
 # not, and its check brings the site up or keeps it down (see
-# vcl_backend_response and vcl_backend_error). The trial's turn lasts as
-# long as a check can, so a trial that never ends is not the last. A
+# vcl_backend_response and vcl_backend_error). The trial's turn lasts
+# the timeout and a second, as long as a check's answer takes unless the
+# mirror trickles it, so a trial whose outcome is lost is not the last. A
 # period never ends more than down_for_max from now, should the clock
 # step back.
 sub regedge_health {

@@ -57,6 +57,7 @@ func Commands() map[string]func(ts *testscript.TestScript, neg bool, args []stri
 		"unpack":       cmdUnpack,
 		"waitfile":     cmdWaitFile,
 		"waitgone":     cmdWaitGone,
+		"waitprobe":    cmdWaitProbe,
 		"waithttp":     cmdWaitHTTP,
 		"xffproxy":     cmdXFFProxy,
 	}

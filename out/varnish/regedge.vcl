@@ -17,6 +17,10 @@ import std;
 # request header the rules do not read, str cuts a long header short.
 import header;
 import str;
+# var keeps each site's health across requests, vsthrottle lets one
+# request at a time be the trial of a site that is down.
+import var;
+import vsthrottle;
 
 # Every answer is synthetic. Only the blob existence checks fetch, each
 # from its mirror's backend; nothing is ever fetched from this default.
@@ -6791,198 +6795,286 @@ sub regedge_site {
         set req.backend_hint = regedge_mirror_0;
         set req.http.Host = "d1be1w964nk82h.cloudfront.net";
         set req.url = "/containers/images/" + req.http.X-Regedge-Ref;
+        # The end of the site's down period, empty while it is up.
+        set req.http.X-Regedge-Down = var.global_get("regedge.cloudfront.until");
     }
     if (req.http.X-Regedge-Site == "s3-af-south-1") {
         set req.http.X-Regedge-Location = "https://prod-registry-k8s-io-af-south-1.s3.dualstack.af-south-1.amazonaws.com/containers/images/" + req.http.X-Regedge-Ref;
         set req.backend_hint = regedge_mirror_1;
         set req.http.Host = "prod-registry-k8s-io-af-south-1.s3.dualstack.af-south-1.amazonaws.com";
         set req.url = "/containers/images/" + req.http.X-Regedge-Ref;
+        # The end of the site's down period, empty while it is up.
+        set req.http.X-Regedge-Down = var.global_get("regedge.s3-af-south-1.until");
     }
     if (req.http.X-Regedge-Site == "s3-ap-east-1") {
         set req.http.X-Regedge-Location = "https://prod-registry-k8s-io-ap-east-1.s3.dualstack.ap-east-1.amazonaws.com/containers/images/" + req.http.X-Regedge-Ref;
         set req.backend_hint = regedge_mirror_2;
         set req.http.Host = "prod-registry-k8s-io-ap-east-1.s3.dualstack.ap-east-1.amazonaws.com";
         set req.url = "/containers/images/" + req.http.X-Regedge-Ref;
+        # The end of the site's down period, empty while it is up.
+        set req.http.X-Regedge-Down = var.global_get("regedge.s3-ap-east-1.until");
     }
     if (req.http.X-Regedge-Site == "s3-ap-northeast-1") {
         set req.http.X-Regedge-Location = "https://prod-registry-k8s-io-ap-northeast-1.s3.dualstack.ap-northeast-1.amazonaws.com/containers/images/" + req.http.X-Regedge-Ref;
         set req.backend_hint = regedge_mirror_3;
         set req.http.Host = "prod-registry-k8s-io-ap-northeast-1.s3.dualstack.ap-northeast-1.amazonaws.com";
         set req.url = "/containers/images/" + req.http.X-Regedge-Ref;
+        # The end of the site's down period, empty while it is up.
+        set req.http.X-Regedge-Down = var.global_get("regedge.s3-ap-northeast-1.until");
     }
     if (req.http.X-Regedge-Site == "s3-ap-northeast-2") {
         set req.http.X-Regedge-Location = "https://prod-registry-k8s-io-ap-northeast-2.s3.dualstack.ap-northeast-2.amazonaws.com/containers/images/" + req.http.X-Regedge-Ref;
         set req.backend_hint = regedge_mirror_4;
         set req.http.Host = "prod-registry-k8s-io-ap-northeast-2.s3.dualstack.ap-northeast-2.amazonaws.com";
         set req.url = "/containers/images/" + req.http.X-Regedge-Ref;
+        # The end of the site's down period, empty while it is up.
+        set req.http.X-Regedge-Down = var.global_get("regedge.s3-ap-northeast-2.until");
     }
     if (req.http.X-Regedge-Site == "s3-ap-northeast-3") {
         set req.http.X-Regedge-Location = "https://prod-registry-k8s-io-ap-northeast-3.s3.dualstack.ap-northeast-3.amazonaws.com/containers/images/" + req.http.X-Regedge-Ref;
         set req.backend_hint = regedge_mirror_5;
         set req.http.Host = "prod-registry-k8s-io-ap-northeast-3.s3.dualstack.ap-northeast-3.amazonaws.com";
         set req.url = "/containers/images/" + req.http.X-Regedge-Ref;
+        # The end of the site's down period, empty while it is up.
+        set req.http.X-Regedge-Down = var.global_get("regedge.s3-ap-northeast-3.until");
     }
     if (req.http.X-Regedge-Site == "s3-ap-south-1") {
         set req.http.X-Regedge-Location = "https://prod-registry-k8s-io-ap-south-1.s3.dualstack.ap-south-1.amazonaws.com/containers/images/" + req.http.X-Regedge-Ref;
         set req.backend_hint = regedge_mirror_6;
         set req.http.Host = "prod-registry-k8s-io-ap-south-1.s3.dualstack.ap-south-1.amazonaws.com";
         set req.url = "/containers/images/" + req.http.X-Regedge-Ref;
+        # The end of the site's down period, empty while it is up.
+        set req.http.X-Regedge-Down = var.global_get("regedge.s3-ap-south-1.until");
     }
     if (req.http.X-Regedge-Site == "s3-ap-south-2") {
         set req.http.X-Regedge-Location = "https://prod-registry-k8s-io-ap-south-2.s3.dualstack.ap-south-2.amazonaws.com/containers/images/" + req.http.X-Regedge-Ref;
         set req.backend_hint = regedge_mirror_7;
         set req.http.Host = "prod-registry-k8s-io-ap-south-2.s3.dualstack.ap-south-2.amazonaws.com";
         set req.url = "/containers/images/" + req.http.X-Regedge-Ref;
+        # The end of the site's down period, empty while it is up.
+        set req.http.X-Regedge-Down = var.global_get("regedge.s3-ap-south-2.until");
     }
     if (req.http.X-Regedge-Site == "s3-ap-southeast-1") {
         set req.http.X-Regedge-Location = "https://prod-registry-k8s-io-ap-southeast-1.s3.dualstack.ap-southeast-1.amazonaws.com/containers/images/" + req.http.X-Regedge-Ref;
         set req.backend_hint = regedge_mirror_8;
         set req.http.Host = "prod-registry-k8s-io-ap-southeast-1.s3.dualstack.ap-southeast-1.amazonaws.com";
         set req.url = "/containers/images/" + req.http.X-Regedge-Ref;
+        # The end of the site's down period, empty while it is up.
+        set req.http.X-Regedge-Down = var.global_get("regedge.s3-ap-southeast-1.until");
     }
     if (req.http.X-Regedge-Site == "s3-ap-southeast-2") {
         set req.http.X-Regedge-Location = "https://prod-registry-k8s-io-ap-southeast-2.s3.dualstack.ap-southeast-2.amazonaws.com/containers/images/" + req.http.X-Regedge-Ref;
         set req.backend_hint = regedge_mirror_9;
         set req.http.Host = "prod-registry-k8s-io-ap-southeast-2.s3.dualstack.ap-southeast-2.amazonaws.com";
         set req.url = "/containers/images/" + req.http.X-Regedge-Ref;
+        # The end of the site's down period, empty while it is up.
+        set req.http.X-Regedge-Down = var.global_get("regedge.s3-ap-southeast-2.until");
     }
     if (req.http.X-Regedge-Site == "s3-ap-southeast-3") {
         set req.http.X-Regedge-Location = "https://prod-registry-k8s-io-ap-southeast-3.s3.dualstack.ap-southeast-3.amazonaws.com/containers/images/" + req.http.X-Regedge-Ref;
         set req.backend_hint = regedge_mirror_10;
         set req.http.Host = "prod-registry-k8s-io-ap-southeast-3.s3.dualstack.ap-southeast-3.amazonaws.com";
         set req.url = "/containers/images/" + req.http.X-Regedge-Ref;
+        # The end of the site's down period, empty while it is up.
+        set req.http.X-Regedge-Down = var.global_get("regedge.s3-ap-southeast-3.until");
     }
     if (req.http.X-Regedge-Site == "s3-ap-southeast-4") {
         set req.http.X-Regedge-Location = "https://prod-registry-k8s-io-ap-southeast-4.s3.dualstack.ap-southeast-4.amazonaws.com/containers/images/" + req.http.X-Regedge-Ref;
         set req.backend_hint = regedge_mirror_11;
         set req.http.Host = "prod-registry-k8s-io-ap-southeast-4.s3.dualstack.ap-southeast-4.amazonaws.com";
         set req.url = "/containers/images/" + req.http.X-Regedge-Ref;
+        # The end of the site's down period, empty while it is up.
+        set req.http.X-Regedge-Down = var.global_get("regedge.s3-ap-southeast-4.until");
     }
     if (req.http.X-Regedge-Site == "s3-ap-southeast-5") {
         set req.http.X-Regedge-Location = "https://prod-registry-k8s-io-ap-southeast-5.s3.dualstack.ap-southeast-5.amazonaws.com/containers/images/" + req.http.X-Regedge-Ref;
         set req.backend_hint = regedge_mirror_12;
         set req.http.Host = "prod-registry-k8s-io-ap-southeast-5.s3.dualstack.ap-southeast-5.amazonaws.com";
         set req.url = "/containers/images/" + req.http.X-Regedge-Ref;
+        # The end of the site's down period, empty while it is up.
+        set req.http.X-Regedge-Down = var.global_get("regedge.s3-ap-southeast-5.until");
     }
     if (req.http.X-Regedge-Site == "s3-ap-southeast-6") {
         set req.http.X-Regedge-Location = "https://prod-registry-k8s-io-ap-southeast-6.s3.dualstack.ap-southeast-6.amazonaws.com/containers/images/" + req.http.X-Regedge-Ref;
         set req.backend_hint = regedge_mirror_13;
         set req.http.Host = "prod-registry-k8s-io-ap-southeast-6.s3.dualstack.ap-southeast-6.amazonaws.com";
         set req.url = "/containers/images/" + req.http.X-Regedge-Ref;
+        # The end of the site's down period, empty while it is up.
+        set req.http.X-Regedge-Down = var.global_get("regedge.s3-ap-southeast-6.until");
     }
     if (req.http.X-Regedge-Site == "s3-ap-southeast-7") {
         set req.http.X-Regedge-Location = "https://prod-registry-k8s-io-ap-southeast-7.s3.dualstack.ap-southeast-7.amazonaws.com/containers/images/" + req.http.X-Regedge-Ref;
         set req.backend_hint = regedge_mirror_14;
         set req.http.Host = "prod-registry-k8s-io-ap-southeast-7.s3.dualstack.ap-southeast-7.amazonaws.com";
         set req.url = "/containers/images/" + req.http.X-Regedge-Ref;
+        # The end of the site's down period, empty while it is up.
+        set req.http.X-Regedge-Down = var.global_get("regedge.s3-ap-southeast-7.until");
     }
     if (req.http.X-Regedge-Site == "s3-ca-central-1") {
         set req.http.X-Regedge-Location = "https://prod-registry-k8s-io-ca-central-1.s3.dualstack.ca-central-1.amazonaws.com/containers/images/" + req.http.X-Regedge-Ref;
         set req.backend_hint = regedge_mirror_15;
         set req.http.Host = "prod-registry-k8s-io-ca-central-1.s3.dualstack.ca-central-1.amazonaws.com";
         set req.url = "/containers/images/" + req.http.X-Regedge-Ref;
+        # The end of the site's down period, empty while it is up.
+        set req.http.X-Regedge-Down = var.global_get("regedge.s3-ca-central-1.until");
     }
     if (req.http.X-Regedge-Site == "s3-ca-west-1") {
         set req.http.X-Regedge-Location = "https://prod-registry-k8s-io-ca-west-1.s3.dualstack.ca-west-1.amazonaws.com/containers/images/" + req.http.X-Regedge-Ref;
         set req.backend_hint = regedge_mirror_16;
         set req.http.Host = "prod-registry-k8s-io-ca-west-1.s3.dualstack.ca-west-1.amazonaws.com";
         set req.url = "/containers/images/" + req.http.X-Regedge-Ref;
+        # The end of the site's down period, empty while it is up.
+        set req.http.X-Regedge-Down = var.global_get("regedge.s3-ca-west-1.until");
     }
     if (req.http.X-Regedge-Site == "s3-eu-central-1") {
         set req.http.X-Regedge-Location = "https://prod-registry-k8s-io-eu-central-1.s3.dualstack.eu-central-1.amazonaws.com/containers/images/" + req.http.X-Regedge-Ref;
         set req.backend_hint = regedge_mirror_17;
         set req.http.Host = "prod-registry-k8s-io-eu-central-1.s3.dualstack.eu-central-1.amazonaws.com";
         set req.url = "/containers/images/" + req.http.X-Regedge-Ref;
+        # The end of the site's down period, empty while it is up.
+        set req.http.X-Regedge-Down = var.global_get("regedge.s3-eu-central-1.until");
     }
     if (req.http.X-Regedge-Site == "s3-eu-central-2") {
         set req.http.X-Regedge-Location = "https://prod-registry-k8s-io-eu-central-2.s3.dualstack.eu-central-2.amazonaws.com/containers/images/" + req.http.X-Regedge-Ref;
         set req.backend_hint = regedge_mirror_18;
         set req.http.Host = "prod-registry-k8s-io-eu-central-2.s3.dualstack.eu-central-2.amazonaws.com";
         set req.url = "/containers/images/" + req.http.X-Regedge-Ref;
+        # The end of the site's down period, empty while it is up.
+        set req.http.X-Regedge-Down = var.global_get("regedge.s3-eu-central-2.until");
     }
     if (req.http.X-Regedge-Site == "s3-eu-north-1") {
         set req.http.X-Regedge-Location = "https://prod-registry-k8s-io-eu-north-1.s3.dualstack.eu-north-1.amazonaws.com/containers/images/" + req.http.X-Regedge-Ref;
         set req.backend_hint = regedge_mirror_19;
         set req.http.Host = "prod-registry-k8s-io-eu-north-1.s3.dualstack.eu-north-1.amazonaws.com";
         set req.url = "/containers/images/" + req.http.X-Regedge-Ref;
+        # The end of the site's down period, empty while it is up.
+        set req.http.X-Regedge-Down = var.global_get("regedge.s3-eu-north-1.until");
     }
     if (req.http.X-Regedge-Site == "s3-eu-south-1") {
         set req.http.X-Regedge-Location = "https://prod-registry-k8s-io-eu-south-1.s3.dualstack.eu-south-1.amazonaws.com/containers/images/" + req.http.X-Regedge-Ref;
         set req.backend_hint = regedge_mirror_20;
         set req.http.Host = "prod-registry-k8s-io-eu-south-1.s3.dualstack.eu-south-1.amazonaws.com";
         set req.url = "/containers/images/" + req.http.X-Regedge-Ref;
+        # The end of the site's down period, empty while it is up.
+        set req.http.X-Regedge-Down = var.global_get("regedge.s3-eu-south-1.until");
     }
     if (req.http.X-Regedge-Site == "s3-eu-south-2") {
         set req.http.X-Regedge-Location = "https://prod-registry-k8s-io-eu-south-2.s3.dualstack.eu-south-2.amazonaws.com/containers/images/" + req.http.X-Regedge-Ref;
         set req.backend_hint = regedge_mirror_21;
         set req.http.Host = "prod-registry-k8s-io-eu-south-2.s3.dualstack.eu-south-2.amazonaws.com";
         set req.url = "/containers/images/" + req.http.X-Regedge-Ref;
+        # The end of the site's down period, empty while it is up.
+        set req.http.X-Regedge-Down = var.global_get("regedge.s3-eu-south-2.until");
     }
     if (req.http.X-Regedge-Site == "s3-eu-west-1") {
         set req.http.X-Regedge-Location = "https://prod-registry-k8s-io-eu-west-1.s3.dualstack.eu-west-1.amazonaws.com/containers/images/" + req.http.X-Regedge-Ref;
         set req.backend_hint = regedge_mirror_22;
         set req.http.Host = "prod-registry-k8s-io-eu-west-1.s3.dualstack.eu-west-1.amazonaws.com";
         set req.url = "/containers/images/" + req.http.X-Regedge-Ref;
+        # The end of the site's down period, empty while it is up.
+        set req.http.X-Regedge-Down = var.global_get("regedge.s3-eu-west-1.until");
     }
     if (req.http.X-Regedge-Site == "s3-eu-west-2") {
         set req.http.X-Regedge-Location = "https://767373bbdcb8270361b96548387bf2a9ad0d48758c35-eu-west-2.s3.dualstack.eu-west-2.amazonaws.com/containers/images/" + req.http.X-Regedge-Ref;
         set req.backend_hint = regedge_mirror_23;
         set req.http.Host = "767373bbdcb8270361b96548387bf2a9ad0d48758c35-eu-west-2.s3.dualstack.eu-west-2.amazonaws.com";
         set req.url = "/containers/images/" + req.http.X-Regedge-Ref;
+        # The end of the site's down period, empty while it is up.
+        set req.http.X-Regedge-Down = var.global_get("regedge.s3-eu-west-2.until");
     }
     if (req.http.X-Regedge-Site == "s3-eu-west-3") {
         set req.http.X-Regedge-Location = "https://prod-registry-k8s-io-eu-west-3.s3.dualstack.eu-west-3.amazonaws.com/containers/images/" + req.http.X-Regedge-Ref;
         set req.backend_hint = regedge_mirror_24;
         set req.http.Host = "prod-registry-k8s-io-eu-west-3.s3.dualstack.eu-west-3.amazonaws.com";
         set req.url = "/containers/images/" + req.http.X-Regedge-Ref;
+        # The end of the site's down period, empty while it is up.
+        set req.http.X-Regedge-Down = var.global_get("regedge.s3-eu-west-3.until");
     }
     if (req.http.X-Regedge-Site == "s3-il-central-1") {
         set req.http.X-Regedge-Location = "https://prod-registry-k8s-io-il-central-1.s3.dualstack.il-central-1.amazonaws.com/containers/images/" + req.http.X-Regedge-Ref;
         set req.backend_hint = regedge_mirror_25;
         set req.http.Host = "prod-registry-k8s-io-il-central-1.s3.dualstack.il-central-1.amazonaws.com";
         set req.url = "/containers/images/" + req.http.X-Regedge-Ref;
+        # The end of the site's down period, empty while it is up.
+        set req.http.X-Regedge-Down = var.global_get("regedge.s3-il-central-1.until");
     }
     if (req.http.X-Regedge-Site == "s3-me-central-1") {
         set req.http.X-Regedge-Location = "https://prod-registry-k8s-io-me-central-1.s3.dualstack.me-central-1.amazonaws.com/containers/images/" + req.http.X-Regedge-Ref;
         set req.backend_hint = regedge_mirror_26;
         set req.http.Host = "prod-registry-k8s-io-me-central-1.s3.dualstack.me-central-1.amazonaws.com";
         set req.url = "/containers/images/" + req.http.X-Regedge-Ref;
+        # The end of the site's down period, empty while it is up.
+        set req.http.X-Regedge-Down = var.global_get("regedge.s3-me-central-1.until");
     }
     if (req.http.X-Regedge-Site == "s3-mx-central-1") {
         set req.http.X-Regedge-Location = "https://prod-registry-k8s-io-mx-central-1.s3.dualstack.mx-central-1.amazonaws.com/containers/images/" + req.http.X-Regedge-Ref;
         set req.backend_hint = regedge_mirror_27;
         set req.http.Host = "prod-registry-k8s-io-mx-central-1.s3.dualstack.mx-central-1.amazonaws.com";
         set req.url = "/containers/images/" + req.http.X-Regedge-Ref;
+        # The end of the site's down period, empty while it is up.
+        set req.http.X-Regedge-Down = var.global_get("regedge.s3-mx-central-1.until");
     }
     if (req.http.X-Regedge-Site == "s3-sa-east-1") {
         set req.http.X-Regedge-Location = "https://prod-registry-k8s-io-sa-east-1.s3.dualstack.sa-east-1.amazonaws.com/containers/images/" + req.http.X-Regedge-Ref;
         set req.backend_hint = regedge_mirror_28;
         set req.http.Host = "prod-registry-k8s-io-sa-east-1.s3.dualstack.sa-east-1.amazonaws.com";
         set req.url = "/containers/images/" + req.http.X-Regedge-Ref;
+        # The end of the site's down period, empty while it is up.
+        set req.http.X-Regedge-Down = var.global_get("regedge.s3-sa-east-1.until");
     }
     if (req.http.X-Regedge-Site == "s3-us-east-1") {
         set req.http.X-Regedge-Location = "https://prod-registry-k8s-io-us-east-1.s3.dualstack.us-east-1.amazonaws.com/containers/images/" + req.http.X-Regedge-Ref;
         set req.backend_hint = regedge_mirror_29;
         set req.http.Host = "prod-registry-k8s-io-us-east-1.s3.dualstack.us-east-1.amazonaws.com";
         set req.url = "/containers/images/" + req.http.X-Regedge-Ref;
+        # The end of the site's down period, empty while it is up.
+        set req.http.X-Regedge-Down = var.global_get("regedge.s3-us-east-1.until");
     }
     if (req.http.X-Regedge-Site == "s3-us-east-2") {
         set req.http.X-Regedge-Location = "https://prod-registry-k8s-io-us-east-2.s3.dualstack.us-east-2.amazonaws.com/containers/images/" + req.http.X-Regedge-Ref;
         set req.backend_hint = regedge_mirror_30;
         set req.http.Host = "prod-registry-k8s-io-us-east-2.s3.dualstack.us-east-2.amazonaws.com";
         set req.url = "/containers/images/" + req.http.X-Regedge-Ref;
+        # The end of the site's down period, empty while it is up.
+        set req.http.X-Regedge-Down = var.global_get("regedge.s3-us-east-2.until");
     }
     if (req.http.X-Regedge-Site == "s3-us-west-1") {
         set req.http.X-Regedge-Location = "https://prod-registry-k8s-io-us-west-1.s3.dualstack.us-west-1.amazonaws.com/containers/images/" + req.http.X-Regedge-Ref;
         set req.backend_hint = regedge_mirror_31;
         set req.http.Host = "prod-registry-k8s-io-us-west-1.s3.dualstack.us-west-1.amazonaws.com";
         set req.url = "/containers/images/" + req.http.X-Regedge-Ref;
+        # The end of the site's down period, empty while it is up.
+        set req.http.X-Regedge-Down = var.global_get("regedge.s3-us-west-1.until");
     }
     if (req.http.X-Regedge-Site == "s3-us-west-2") {
         set req.http.X-Regedge-Location = "https://prod-registry-k8s-io-us-west-2.s3.dualstack.us-west-2.amazonaws.com/containers/images/" + req.http.X-Regedge-Ref;
         set req.backend_hint = regedge_mirror_32;
         set req.http.Host = "prod-registry-k8s-io-us-west-2.s3.dualstack.us-west-2.amazonaws.com";
         set req.url = "/containers/images/" + req.http.X-Regedge-Ref;
+        # The end of the site's down period, empty while it is up.
+        set req.http.X-Regedge-Down = var.global_get("regedge.s3-us-west-2.until");
+    }
+}
+
+# A site's health (rule 10): while the site is down its clients get the
+# fallback without a check, whatever is cached. Once the period is over,
+# one request at a time is the site's trial: it asks the site, cache or
+# not, and its check brings the site up or keeps it down (see
+# vcl_backend_response and vcl_backend_error). The trial's turn lasts
+# the timeout and a second, as long as a check's answer takes unless the
+# mirror trickles it, so a trial whose outcome is lost is not the last. A
+# period never ends more than down_for_max from now, should the clock
+# step back.
+sub regedge_health {
+    if (req.http.X-Regedge-Down ~ ".") {
+        if ((std.time(req.http.X-Regedge-Down, now) > now &&
+             std.time(req.http.X-Regedge-Down, now) <= now + 300s) ||
+            vsthrottle.is_denied("regedge." + req.http.X-Regedge-Site + ".trial", 1, 4s)) {
+            set req.http.X-Regedge-Location = req.http.X-Regedge-Fallback;
+            return (synth(307));
+        }
+        set req.hash_always_miss = true;
+        set req.http.X-Regedge-Trial = "1";
     }
 }
 
@@ -7122,6 +7214,7 @@ sub vcl_recv {
             set req.http.X-Regedge-Location = req.http.X-Regedge-Fallback;
             return (synth(307));
         }
+        call regedge_health;
         # Look the mirror's answer up, or ask the mirror.
         return (hash);
     }
@@ -7141,21 +7234,36 @@ sub vcl_backend_fetch {
     set bereq.method = "HEAD";
     unset bereq.body;
     # The mirror's answer is shared by every client, so the request is
-    # built from nothing: every header but Host (the mirror's) and the
-    # mirror's name between the hops goes, varnishd's own included.
-    header.regsub(bereq, "^(?!(?i:Host|X-Regedge-Mirror):)(?s:.*)$", "X-Regedge-Drop: 1");
+    # built from nothing: every header but Host (the mirror's) and
+    # regedge's own between the hops goes, varnishd's own included.
+    header.regsub(bereq, "^(?!(?i:Host|X-Regedge-Mirror|X-Regedge-Site|X-Regedge-Trial):)(?s:.*)$", "X-Regedge-Drop: 1");
     unset bereq.http.X-Regedge-Drop;
-    # A connection is never reused: after a 1xx, or a body sent with the
-    # answer to a HEAD, the next check on it would read the rest of this
-    # answer as its own.
-    set bereq.http.Connection = "close";
     if (bereq.http.X-Regedge-Mirror) {
-        # The second hop: ask the mirror itself.
+        # The site's health is kept here, where the check ends: which
+        # site, whether this is its trial, and when the check started.
+        var.set("site", bereq.http.X-Regedge-Site);
+        var.set("trial", bereq.http.X-Regedge-Trial);
+        var.set_real("started", std.real(time=now));
+        unset bereq.http.X-Regedge-Site;
+        unset bereq.http.X-Regedge-Trial;
+        # The second hop: ask the mirror itself, on a connection of its
+        # own. After a 1xx, or a body sent with the answer to a HEAD, the
+        # next check on a reused connection would read the rest of this
+        # answer as its own.
         unset bereq.http.X-Regedge-Mirror;
+        set bereq.http.Connection = "close";
     } else {
-        # The first hop: through the check socket, naming the mirror.
+        # The first hop: through the check socket, naming the mirror. Its
+        # connection is kept for the next check: there varnishd itself
+        # answers, and sends nothing after its answer.
         set bereq.http.X-Regedge-Mirror = bereq.backend;
         set bereq.backend = regedge_check;
+        if (bereq.http.X-Regedge-Trial) {
+            # A trial's client does not wait for a site that is down: it
+            # gets the fallback, and the second hop asks the site on its
+            # own.
+            set bereq.first_byte_timeout = 0.001s;
+        }
     }
     return (fetch);
 }
@@ -7164,7 +7272,8 @@ sub vcl_backend_fetch {
 # "present", a 3xx or 4xx "absent", both passed back in X-Regedge-Check
 # with status 200 and no other header of the mirror's. Anything else (a
 # 5xx, a 1xx, a status past 599) is no answer. Varnish reads a 1xx as the
-# answer, and cannot read the final answer that follows it.
+# answer, and cannot read the final answer that follows it. The second
+# hop also keeps the site's health.
 #
 # The first hop keeps "present" for the positive TTL and "absent" for the
 # negative TTL, whatever the mirror's own caching headers say; anything
@@ -7178,6 +7287,12 @@ sub vcl_backend_response {
         } else {
             return (error(503, "No answer"));
         }
+        # A header that took longer than the timeout, a byte at a time,
+        # came after the first hop gave up: no answer.
+        if (std.real(time=now) - var.get_real("started") > 3.000) {
+            return (error(503, "No answer"));
+        }
+        call regedge_answered;
         set beresp.status = 200;
         header.regsub(beresp, "^(?!(?i:X-Regedge-Check):)(?s:.*)$", "X-Regedge-Drop: 1");
         unset beresp.http.X-Regedge-Drop;
@@ -7198,12 +7313,56 @@ sub vcl_backend_response {
     return (deliver);
 }
 
+# A site's health, kept by the second hop in var's globals
+# regedge.SITE.failures (checks in a row without an answer),
+# regedge.SITE.until (the end of its down period, in seconds since the
+# epoch; empty while it is up) and regedge.SITE.period (its length). Two
+# checks that end at once may count as one: the site then goes down a
+# check later.
+#
+# An answer, present or absent, starts the count again and brings the
+# site up.
+sub regedge_answered {
+    var.global_set("regedge." + var.get("site") + ".failures", "0");
+    if (var.global_get("regedge." + var.get("site") + ".until") ~ ".") {
+        var.global_set("regedge." + var.get("site") + ".until", "");
+        std.log("regedge: site up: its blobs are redirected to it again: " + var.get("site"));
+    }
+}
+
+# No answer: after 3 in a row the site is down for 30s; a trial
+# without an answer keeps it down for twice the last period, up to 300s.
+sub regedge_unanswered {
+    var.set("count", var.global_get("regedge." + var.get("site") + ".failures"));
+    var.set_int("failures", std.integer(var.get("count"), 0) + 1);
+    var.global_set("regedge." + var.get("site") + ".failures", "" + var.get_int("failures"));
+    var.set_int("period", 0);
+    if (var.get("trial") == "1") {
+        var.set("last", var.global_get("regedge." + var.get("site") + ".period"));
+        var.set_int("period", 2 * std.integer(var.get("last"), 30));
+        if (var.get_int("period") > 300) {
+            var.set_int("period", 300);
+        }
+    } elsif (var.get_int("failures") >= 3 &&
+        var.global_get("regedge." + var.get("site") + ".until") !~ ".") {
+        var.set_int("period", 30);
+        std.log("regedge: site down: its clients get the route's fallback without a check: " + var.get("site") + " failures " + var.get_int("failures"));
+    }
+    if (var.get_int("period") > 0) {
+        var.global_set("regedge." + var.get("site") + ".period", "" + var.get_int("period"));
+        var.global_set("regedge." + var.get("site") + ".until", "" + std.real(time=now + std.duration(integer=var.get_int("period"))));
+    }
+}
+
 # A mirror that refused, timed out, could not be reached or gave no final
 # answer gave no answer. The first hop keeps that fresh for 1 µs: Varnish
 # measures freshness from the time a request came, so the requests that
 # waited for this check get it, and the next request asks again. It stays
 # in the cache (keep) until every waiter, woken a few at a time, has had it.
 sub vcl_backend_error {
+    if (!bereq.http.X-Regedge-Mirror) {
+        call regedge_unanswered;
+    }
     set beresp.ttl = 0.001ms;
     set beresp.grace = 0s;
     set beresp.keep = 3000ms;

@@ -6,8 +6,10 @@ import (
 	"net/netip"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"text/template"
+	"time"
 
 	"go4.org/netipx"
 
@@ -56,8 +58,9 @@ type varnishData struct {
 	ClientTail int
 	// DropRequest matches the request header lines the rules do not
 	// read, which vcl_recv drops; DropBereq those of a check request but
-	// Host and the mirror's name between the hops; DropBeresp those of a
-	// mirror's answer but the second hop's reading of it.
+	// Host and regedge's own between the hops (the mirror's name, and
+	// with Health the site and its trial); DropBeresp those of a mirror's
+	// answer but the second hop's reading of it.
 	DropRequest, DropBereq, DropBeresp string
 	AddrRegex                          string
 	DefaultLabel                       string
@@ -66,8 +69,11 @@ type varnishData struct {
 	Sites                              []varnishSite
 	Backends                           []varnishBackend
 	// TLSSidecars is true when some backend is an https mirror's sidecar.
-	TLSSidecars   bool
-	Check         *varnishCheck
+	TLSSidecars bool
+	Check       *varnishCheck
+	// Health is true when some site is checked and can be down by the
+	// health rule.
+	Health        bool
 	InfoURL       string
 	PrivacyURL    string
 	LongNameRegex string
@@ -111,7 +117,15 @@ type varnishBackend struct {
 type varnishCheck struct {
 	PositiveSec, NegativeSec int64
 	TimeoutMs                int64
-	StorageMB                int
+	// TimeoutSec is the timeout in seconds, as a VCL REAL.
+	TimeoutSec string
+	StorageMB  int
+	// The health rule's thresholds.
+	DownAfter                 int
+	DownForSec, DownForMaxSec int64
+	// TrialSec is how long a site's trial has its turn: as long as its
+	// check can take, and a second.
+	TrialSec int64
 }
 
 // Varnish renders regedge.vcl for Varnish 7.1.
@@ -150,8 +164,13 @@ func Varnish(p *plan.Plan) ([]File, error) {
 			PositiveSec: c.PositiveTTL.Seconds(),
 			NegativeSec: c.NegativeTTL.Seconds(),
 			TimeoutMs:   c.Timeout.Milliseconds(),
+			TimeoutSec:  strconv.FormatFloat(time.Duration(c.Timeout).Seconds(), 'f', 3, 64),
 			// An answer kept in malloc storage takes about 2 KiB.
-			StorageMB: max(16, (c.CacheSize+511)/512),
+			StorageMB:     max(16, (c.CacheSize+511)/512),
+			DownAfter:     c.DownAfter,
+			DownForSec:    c.DownFor.Seconds(),
+			DownForMaxSec: c.DownForMax.Seconds(),
+			TrialSec:      c.Timeout.Seconds() + 1,
 		}
 	}
 	acls, entries := varnishACLs(p)
@@ -170,6 +189,12 @@ func Varnish(p *plan.Plan) ([]File, error) {
 	})
 	if err := varnishSites(p, &d); err != nil {
 		return nil, err
+	}
+	if len(d.Backends) > 0 && d.Check.DownAfter > 0 {
+		d.Health = true
+		// The site and its trial cross to the second hop, which keeps
+		// the site's health.
+		d.DropBereq = varnishDrop("Host", "X-Regedge-Mirror", "X-Regedge-Site", "X-Regedge-Trial")
 	}
 	vcl, err := execute(varnishTemplates, "regedge.vcl.tmpl", d)
 	if err != nil {

@@ -188,19 +188,18 @@ backend regedge_mirror_1 {
         return (pass);
     }
 }`,
-		// A check request is built from nothing: Host, and the mirror's
-		// name between the hops.
-		`    header.regsub(bereq, "^(?!(?i:Host|X-Regedge-Mirror):)(?s:.*)$", "X-Regedge-Drop: 1");
+		// A check request is built from nothing: Host, and regedge's own
+		// between the hops. The second hop never reuses a connection to
+		// a mirror; the first keeps its connection to the check socket.
+		`    header.regsub(bereq, "^(?!(?i:Host|X-Regedge-Mirror|X-Regedge-Site|X-Regedge-Trial):)(?s:.*)$", "X-Regedge-Drop: 1");
     unset bereq.http.X-Regedge-Drop;`,
-		`    set bereq.http.Connection = "close";
-    if (bereq.http.X-Regedge-Mirror) {
-        # The second hop: ask the mirror itself.
-        unset bereq.http.X-Regedge-Mirror;
-    } else {
-        # The first hop: through the check socket, naming the mirror.
-        set bereq.http.X-Regedge-Mirror = bereq.backend;
-        set bereq.backend = regedge_check;
-    }`,
+		`        unset bereq.http.X-Regedge-Site;
+        unset bereq.http.X-Regedge-Trial;`,
+		`        unset bereq.http.X-Regedge-Mirror;
+        set bereq.http.Connection = "close";
+    } else {`,
+		`        set bereq.http.X-Regedge-Mirror = bereq.backend;
+        set bereq.backend = regedge_check;`,
 		`    if (!bereq.http.X-Regedge-Mirror) {
         if (beresp.status >= 200 && beresp.status < 300) {
             set beresp.http.X-Regedge-Check = "present";
@@ -208,8 +207,8 @@ backend regedge_mirror_1 {
             set beresp.http.X-Regedge-Check = "absent";
         } else {
             return (error(503, "No answer"));
-        }
-        set beresp.status = 200;
+        }`,
+		`        set beresp.status = 200;
         header.regsub(beresp, "^(?!(?i:X-Regedge-Check):)(?s:.*)$", "X-Regedge-Drop: 1");
         unset beresp.http.X-Regedge-Drop;
         return (deliver);
@@ -223,7 +222,8 @@ backend regedge_mirror_1 {
     } else {
         return (error(503, "No answer"));
     }`,
-		`sub vcl_backend_error {
+		`    call regedge_unanswered;
+    }
     set beresp.ttl = 0.001ms;`,
 		`    if (local.socket == "regedge_check") {
         return (deliver);
@@ -233,6 +233,73 @@ backend regedge_mirror_1 {
     }`,
 		`    if (resp.status >= 500 && req.http.X-Regedge-Fallback) {
         set resp.status = 307;`)
+}
+
+// TestVarnishHealth reads the health rule's state machine as rendered;
+// testscripts/varnish_site_health.txtar runs it.
+func TestVarnishHealth(t *testing.T) {
+	vcl := renderVarnish(t, testPlan())
+	wantSnippets(t, "regedge.vcl", vcl,
+		"import var;\nimport vsthrottle;\n",
+		// Each site's state, read by a constant name.
+		`        set req.http.X-Regedge-Down = var.global_get("regedge.east.until");
+    }`,
+		`        call regedge_health;
+        # Look the mirror's answer up, or ask the mirror.
+        return (hash);`,
+		// Down, for at most down_for_max from now: the fallback. Over:
+		// one trial per 3s (the timeout, rounded up, and a second), which
+		// ignores the cache.
+		`    if (req.http.X-Regedge-Down ~ ".") {
+        if ((std.time(req.http.X-Regedge-Down, now) > now &&
+             std.time(req.http.X-Regedge-Down, now) <= now + 90s) ||
+            vsthrottle.is_denied("regedge." + req.http.X-Regedge-Site + ".trial", 1, 3s)) {
+            set req.http.X-Regedge-Location = req.http.X-Regedge-Fallback;
+            return (synth(307));
+        }
+        set req.hash_always_miss = true;
+        set req.http.X-Regedge-Trial = "1";
+    }`,
+		// The trial's client does not wait; the second hop keeps the
+		// health, with a check's start for its time bound.
+		`        if (bereq.http.X-Regedge-Trial) {
+            # A trial's client does not wait for a site that is down: it
+            # gets the fallback, and the second hop asks the site on its
+            # own.
+            set bereq.first_byte_timeout = 0.001s;
+        }`,
+		`        var.set("site", bereq.http.X-Regedge-Site);
+        var.set("trial", bereq.http.X-Regedge-Trial);
+        var.set_real("started", std.real(time=now));`,
+		`        if (std.real(time=now) - var.get_real("started") > 1.500) {
+            return (error(503, "No answer"));
+        }
+        call regedge_answered;`,
+		`    if (!bereq.http.X-Regedge-Mirror) {
+        call regedge_unanswered;
+    }`,
+		// 5 in a row: down for 10s; a failed trial doubles it, up to 90s.
+		`        var.set_int("period", 2 * std.integer(var.get("last"), 10));
+        if (var.get_int("period") > 90) {
+            var.set_int("period", 90);
+        }
+    } elsif (var.get_int("failures") >= 5 &&`,
+		`        var.set_int("period", 10);`,
+		`        var.global_set("regedge." + var.get("site") + ".until", "" + std.real(time=now + std.duration(integer=var.get_int("period"))));`)
+
+	// A plan whose sites are never down, or with no check, has none of it.
+	never := testPlan()
+	never.Check.DownAfter = 0
+	noCheck := testPlan()
+	noCheck.Check = nil
+	for name, p := range map[string]*plan.Plan{"down_after 0": never, "no check": noCheck} {
+		vcl := renderVarnish(t, p)
+		for _, s := range []string{"import var", "vsthrottle", "regedge_health", "X-Regedge-Down", "X-Regedge-Site|", "first_byte_timeout = 0.001s"} {
+			if strings.Contains(vcl, s) {
+				t.Errorf("%s: regedge.vcl holds %q", name, s)
+			}
+		}
+	}
 }
 
 func TestVarnishRoutes(t *testing.T) {
@@ -327,7 +394,9 @@ func TestVarnishCompiles(t *testing.T) {
 	setBlobSite(noSites, 1, "")
 	noSites.Sites = nil
 	noSites.Check = check.Check
-	for name, p := range map[string]*plan.Plan{"forwarded-for": noCheck, "check": check, "peer": peer, "no sites": noSites} {
+	neverDown := testPlan()
+	neverDown.Check.DownAfter = 0
+	for name, p := range map[string]*plan.Plan{"forwarded-for": noCheck, "check": check, "peer": peer, "no sites": noSites, "never down": neverDown} {
 		dir := t.TempDir()
 		path := filepath.Join(dir, "regedge.vcl")
 		if err := os.WriteFile(path, []byte(renderVarnish(t, p)), 0o666); err != nil {

@@ -27,6 +27,7 @@ func Commands() map[string]func(ts *testscript.TestScript, neg bool, args []stri
 	return map[string]func(*testscript.TestScript, bool, []string){
 		"blob":         cmdBlob,
 		"capture":      cmdCapture,
+		"connmirror":   cmdConnMirror,
 		"cranepull":    cmdCranePull,
 		"edit":         cmdEdit,
 		"faultcheck":   cmdFaultCheck,
@@ -47,6 +48,7 @@ func Commands() map[string]func(ts *testscript.TestScript, neg bool, args []stri
 		"memregistry":  cmdMemregistry,
 		"mirror":       cmdMirror,
 		"need":         cmdNeed,
+		"probemirror":  cmdProbeMirror,
 		"repocopy":     cmdRepoCopy,
 		"sigsend":      cmdSigsend,
 		"subst":        cmdSubst,

@@ -3,10 +3,12 @@
 
 GO ?= go
 # workerd comes from the npm registry, installed under bin/npm; falco, the
-# Fastly VCL linter, from the Go module proxy, built into bin/.
+# Fastly VCL linter and unit-test runner, from the Go module proxy, built
+# into bin/ at the version go.mod requires, as the tests also run falco's
+# interpreter as a library.
 NPM_PREFIX := $(CURDIR)/bin/npm
 WORKERD_VERSION := 1.20261117.1
-FALCO_VERSION := v1.11.0
+FALCO_VERSION := $(shell awk '$$1 == "github.com/ysugimoto/falco" { print $$2 }' go.mod)
 export PATH := $(PATH):/usr/sbin:/sbin:$(NPM_PREFIX)/node_modules/.bin:$(CURDIR)/bin
 
 # Runtimes the tests run for real, by command and the Debian package that
@@ -30,9 +32,13 @@ build:
 	$(GO) build -buildvcs=false -o bin/regedge ./compiler/cmd/regedge
 
 # verify regenerates out/ into a temporary folder and fails if it differs.
+# The build's diagnostics are shown only when it fails, and then fail make.
 verify: build
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
-	bin/regedge build -out "$$tmp/out" 2>/dev/null && \
+	if ! bin/regedge build -out "$$tmp/out" >"$$tmp/build" 2>&1; then \
+		cat "$$tmp/build"; \
+		echo "make verify: regedge build failed (above), so out/ cannot be checked"; exit 1; \
+	fi && \
 	if ! diff -r out "$$tmp/out" >"$$tmp/diff"; then \
 		head -n 40 "$$tmp/diff"; \
 		echo "out/ is stale: run 'make' to regenerate it, then commit out/"; exit 1; \
@@ -63,8 +69,10 @@ deps:
 		npm install --prefix "$(NPM_PREFIX)" --no-audit --no-fund --silent workerd@$(WORKERD_VERSION) >/dev/null && \
 		workerd --version >/dev/null; \
 	} || { echo "workerd could not be installed"; [ "$$CI" != true ] || exit 1; }
-	@command -v falco >/dev/null || { \
-		echo "installing: falco $(FALCO_VERSION) from the Go module proxy"; \
+	@have=$$(command -v falco >/dev/null && $(GO) version -m "$$(command -v falco)" 2>/dev/null | \
+		awk '$$1 == "mod" && $$2 == "github.com/ysugimoto/falco" { print $$3 }'); \
+	[ "$$have" = "$(FALCO_VERSION)" ] || { \
+		echo "installing: falco $(FALCO_VERSION) from the Go module proxy$${have:+, over $$have}"; \
 		tmp=$$(mktemp -d) && cd "$$tmp" && \
 		$(GO) mod init falco >/dev/null 2>&1 && \
 		$(GO) get github.com/ysugimoto/falco/cmd/falco@$(FALCO_VERSION) >/dev/null 2>&1 && \

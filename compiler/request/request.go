@@ -63,6 +63,11 @@ const (
 	// instead of trying every position of a long path: nginx's PCRE takes
 	// a third of the time on a blob's path.
 	UnsafeInPath = `%|//|/\.\.?(?:/|$)`
+	// AbsoluteForm matches the start of an absolute-form request target:
+	// a URI scheme in RFC 3986's grammar (a letter, then letters, digits,
+	// "+", "-" or "."), then "://", at the very start of the target. A
+	// target such as /v2/a://b, ://x or 1http://x is not absolute-form.
+	AbsoluteForm = `^[A-Za-z][A-Za-z0-9+.-]*://`
 )
 
 // Patterns for each kind of registry request, with the repository captured
@@ -170,19 +175,20 @@ func Parse(method, target string) Request {
 
 // OriginForm returns the path and query of a request target as the rules
 // read it. An origin-form target (/path?query) is returned as it is. An
-// absolute-form target (http://host/path?query) gives what follows its
-// authority, and "/" when that is empty or starts with a query or a
-// fragment. Anything else (the asterisk form, the authority form of
-// CONNECT, an empty target) is returned as it is, for the rules to answer
-// 404: it names no path.
+// absolute-form target (http://host/path?query; see AbsoluteForm) gives
+// what follows its authority, and "/" when that is empty or starts with a
+// query or a fragment. Anything else (the asterisk form, the authority
+// form of CONNECT, an empty target, a scheme outside RFC 3986's grammar)
+// is returned as it is, for the rules to answer 404: it names no path.
 func OriginForm(target string) string {
 	if strings.HasPrefix(target, "/") {
 		return target
 	}
-	_, rest, ok := strings.Cut(target, "://")
-	if !ok {
+	n := absolutePrefix(target)
+	if n == 0 {
 		return target
 	}
+	rest := target[n:]
 	// The authority ends at the path, the query or the fragment.
 	i := strings.IndexAny(rest, "/?#")
 	switch {
@@ -192,6 +198,23 @@ func OriginForm(target string) string {
 		return rest[i:]
 	}
 	return "/" + rest[i:]
+}
+
+// absolutePrefix returns the length of the scheme and "://" that start an
+// absolute-form target (the AbsoluteForm pattern), or 0 when the target
+// does not start with them.
+func absolutePrefix(target string) int {
+	for i := 0; i < len(target); i++ {
+		switch c := target[i]; {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z':
+		case i > 0 && (c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.'):
+		case i > 0 && c == ':' && strings.HasPrefix(target[i:], "://"):
+			return i + len("://")
+		default:
+			return 0
+		}
+	}
+	return 0
 }
 
 // validQuery reports whether rules 8 and 9 may copy a query into a

@@ -303,12 +303,50 @@ func TestOriginForm(t *testing.T) {
 		{"x/y", "x/y"},
 		{"", ""},
 		{"https://h:8/v2/?a=1", "/v2/?a=1"},
+		// Only a scheme in RFC 3986's grammar, at the very start, makes
+		// a target absolute-form.
+		{"HTTP://x/v2/", "/v2/"},
+		{"ftp://x/v2/", "/v2/"},
+		{"a+b-c.9://x/v2/", "/v2/"},
+		{"/v2/a://b/v2/x/manifests/latest", "/v2/a://b/v2/x/manifests/latest"},
+		{"://x/v2/x/manifests/latest", "://x/v2/x/manifests/latest"},
+		{"1http://x/v2/x/manifests/latest", "1http://x/v2/x/manifests/latest"},
+		{"+http://x/v2/", "+http://x/v2/"},
+		{"ht_tp://x/v2/", "ht_tp://x/v2/"},
+		{"ht%74p://x/v2/", "ht%74p://x/v2/"},
+		{"x/y://x/v2/", "x/y://x/v2/"},
+		{"x?y://x/v2/", "x?y://x/v2/"},
+		{"http:/x/v2/", "http:/x/v2/"},
+		{"http:x/v2/", "http:x/v2/"},
+		{"http//x/v2/", "http//x/v2/"},
+		{"http:///v2/", "/v2/"},
 	}
 	for _, tt := range tests {
 		if got := OriginForm(tt.target); got != tt.want {
 			t.Errorf("OriginForm(%q) = %q, want %q", tt.target, got, tt.want)
 		}
 	}
+}
+
+// TestAbsoluteForm: on every target of up to six characters from an
+// alphabet of scheme characters and separators, OriginForm reads as
+// absolute-form exactly the targets the AbsoluteForm pattern (the one the
+// targets use) matches.
+func TestAbsoluteForm(t *testing.T) {
+	pattern := regexp.MustCompile(AbsoluteForm)
+	const alphabet = "aZ1+.-:/_%"
+	var walk func(target string)
+	walk = func(target string) {
+		if got, want := absolutePrefix(target), len(pattern.FindString(target)); got != want {
+			t.Fatalf("%q: absolutePrefix %d, AbsoluteForm matches %d bytes", target, got, want)
+		}
+		if len(target) < 6 {
+			for i := 0; i < len(alphabet); i++ {
+				walk(target + alphabet[i:i+1])
+			}
+		}
+	}
+	walk("")
 }
 
 // TestBadQuery: on every query of up to three bytes drawn from each byte

@@ -6935,6 +6935,21 @@ sub vcl_recv {
     if (req.method != "GET" && req.method != "HEAD") {
         error 605 "Method Not Allowed";
     }
+    # The raw target: an absolute-form one (http://host/path) is read as
+    # what follows its authority, and a target of no other form names no
+    # path (rule 12). A #fragment is no part of the target.
+    if (req.url !~ "^/") {
+        if (req.url !~ "^[A-Za-z][A-Za-z0-9+.-]*://") {
+            error 604 "Not Found";
+        }
+        set req.url = regsub(req.url, "^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*", "");
+        if (req.url !~ "^/") {
+            set req.url = "/" req.url;
+        }
+    }
+    if (req.url ~ "#") {
+        set req.url = regsub(req.url, "#.*$", "");
+    }
     # Rule 2: raw paths that could escape the repository prefix.
     if (req.url ~ "^[^?]*(?:%25|//|/\.\.?(?:[/?]|$))") {
         error 604 "Not Found";
@@ -7142,22 +7157,35 @@ sub vcl_miss {
 
 sub vcl_pass {
 #FASTLY pass
+    # A check whose last answer was no answer is not kept, and Fastly may
+    # pass the next one for a while: it asks with HEAD too.
+    set bereq.method = "HEAD";
+    unset bereq.http.X-Regedge-Label;
+    unset bereq.http.X-Regedge-Site;
+    unset bereq.http.X-Regedge-Fallback;
+    unset bereq.http.X-Regedge-Check;
     return(pass);
 }
 
 sub vcl_fetch {
 #FASTLY fetch
-    # Rule 10: a 2xx means the mirror has the blob; any other answer means
-    # it has not. Answers are kept for the policy's TTLs, whatever the
-    # mirror's caching headers say.
+    # Rule 10: a 2xx means the mirror has the blob and a 3xx or 4xx that it
+    # has not, each kept for the policy's TTL whatever the mirror's caching
+    # headers say. Any other status (a 5xx, a 1xx, one past 599) is no
+    # answer: never kept, so the next request asks again.
     if (beresp.status >= 200 && beresp.status < 300) {
         set beresp.http.X-Regedge-Exists = "yes";
         set beresp.ttl = 3600s;
-    } else {
+        set beresp.cacheable = true;
+    } else if (beresp.status >= 300 && beresp.status < 500) {
         set beresp.http.X-Regedge-Exists = "no";
         set beresp.ttl = 600s;
+        set beresp.cacheable = true;
+    } else {
+        set beresp.http.X-Regedge-Exists = "none";
+        set beresp.ttl = 0s;
+        set beresp.cacheable = false;
     }
-    set beresp.cacheable = true;
     set beresp.grace = 0s;
     set beresp.stale_while_revalidate = 0s;
     set beresp.stale_if_error = 0s;
@@ -7171,7 +7199,9 @@ sub vcl_fetch {
 
 sub vcl_deliver {
 #FASTLY deliver
-    # Rule 10: the mirror's answer decides, and a restart sends the redirect.
+    # Rule 10: the mirror's answer decides, and a restart sends the
+    # redirect: to the site if it has the blob, else (absent, or no answer)
+    # to the fallback.
     if (req.http.X-Regedge-Check && resp.http.X-Regedge-Exists) {
         if (resp.http.X-Regedge-Exists == "yes") {
             set req.http.X-Regedge-Location = req.http.X-Regedge-Site;

@@ -327,8 +327,8 @@ function redirect(location) {
 // on every target: "/" when that is empty.
 function rawTarget(request) {
   const url = request.url;
-  const start = url.indexOf("://") + 3;
-  if (start < 3) {
+  const start = schemeEnd(url);
+  if (start < 0) {
     return url;
   }
   const host = request.headers.get("Host");
@@ -344,6 +344,16 @@ function rawTarget(request) {
 
 const HOST = /^[A-Za-z0-9._~:\[\]-]*$/;
 
+// schemeEnd returns where the authority of an absolute URL starts, after
+// its "scheme://", or -1 when url does not start with one: only RFC
+// 3986's scheme grammar at the very start makes a target absolute-form.
+function schemeEnd(url) {
+  const scheme = SCHEME.exec(url);
+  return scheme === null ? -1 : scheme[0].length;
+}
+
+const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//;
+
 // authorityEnd returns where the authority that starts at start ends: at
 // the path, the query or the fragment.
 function authorityEnd(url, start) {
@@ -354,8 +364,8 @@ function authorityEnd(url, start) {
 // cacheOrigin is the origin of the Cache API keys: the URL's own, or a
 // placeholder when the runtime passes the target alone.
 function cacheOrigin(url) {
-  const start = url.indexOf("://") + 3;
-  return start < 3 ? "http://localhost" : url.slice(0, authorityEnd(url, start));
+  const start = schemeEnd(url);
+  return start < 0 ? "http://localhost" : url.slice(0, authorityEnd(url, start));
 }
 
 async function blobLocation(label, upstream, digest, request, ctx) {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 )
@@ -20,6 +21,54 @@ func BenchmarkBuild(b *testing.B) {
 		cmd.Stderr = os.Stderr
 		if err := cmd.Run(); err != nil {
 			b.Fatal(err)
+		}
+		peak = max(peak, cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss)
+	}
+	b.ReportMetric(float64(peak)/1024, "peak-MiB")
+}
+
+// BenchmarkCheckHostileLocals runs `regedge check` as its own process on
+// the shipped policy with 960 more sites, each naming one local of 10,000
+// region patterns (once 10 GB and 30 s); check must refuse it, and
+// quickly.
+func BenchmarkCheckHostileLocals(b *testing.B) {
+	bin := builtBinary(b)
+	feeds, err := filepath.Abs("../../../policy/feeds")
+	if err != nil {
+		b.Fatal(err)
+	}
+	shipped, err := os.ReadFile("../../../policy/registry.k8s.io.hcl")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var big, keys []string
+	for i := range 10_000 {
+		big = append(big, fmt.Sprintf(`"aws:r%d"`, i))
+	}
+	for i := range 960 {
+		keys = append(keys, fmt.Sprintf(`"k%d"`, i))
+	}
+	policy := strings.ReplaceAll(string(shipped), `"feeds/`, `"`+feeds+"/") + `
+locals {
+  big  = [` + strings.Join(big, ", ") + `]
+  keys = [` + strings.Join(keys, ", ") + `]
+}
+site "many" {
+  for_each = local.keys
+  url      = "https://many.example.com"
+  regions  = local.big
+}
+`
+	path := filepath.Join(b.TempDir(), "policy.hcl")
+	if err := os.WriteFile(path, []byte(policy), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	var peak int64
+	for b.Loop() {
+		cmd := exec.Command(bin, "check", "-policy", path)
+		out, err := cmd.CombinedOutput()
+		if cmd.ProcessState.ExitCode() != 1 || !strings.Contains(string(out), "Error: Too many region patterns") {
+			b.Fatalf("check: %v\n%s", err, out)
 		}
 		peak = max(peak, cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss)
 	}

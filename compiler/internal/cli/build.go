@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 
 	"github.com/regedge/regedge/compiler/internal/diag"
 	"github.com/regedge/regedge/compiler/internal/outdir"
@@ -26,8 +27,14 @@ func runBuild(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	files := append(r.files, render.File{Path: "REPORT.md", Data: report.Write(r.plans, r.files, r.diags)})
-	if err := outdir.Replace(*out, files, outdir.Options{Force: *force, Inputs: r.inputs}); err != nil {
-		fmt.Fprintf(stderr, "regedge: %v\n", err)
+	// Every file read, embedded ones included, by name: a folder holding
+	// a copy of the embedded policy is as much the build's source.
+	var names []string
+	for name := range r.sources {
+		names = append(names, filepath.Base(name))
+	}
+	if err := outdir.Replace(*out, files, outdir.Options{Force: *force, Inputs: r.inputs, InputNames: names}); err != nil {
+		fmt.Fprintf(stderr, "regedge: %s\n", diag.Printable(err.Error()))
 		var refused *outdir.RefusedError
 		if errors.As(err, &refused) {
 			hint := "Name another folder with -out (-force does not change this)."
@@ -38,6 +45,6 @@ func runBuild(args []string, stdout, stderr io.Writer) int {
 		}
 		return 1
 	}
-	fmt.Fprintf(stdout, "regedge build: wrote %s from %s\n", *out, r.summary(pf.path()))
+	fmt.Fprintf(stdout, "regedge build: wrote %s from %s\n", diag.Printable(*out), r.summary(pf.path()))
 	return 0
 }

@@ -35,7 +35,7 @@ func init() {
 			"Refresh the policy's feed snapshots from their URLs, keeping each one on any problem.", runFeeds},
 		{"explain", "[-policy FILE] [-override FILE] [-deployment NAME] [-json] [-method M] CLIENT_IP PATH",
 			"Say how the policy answers one request from one client, and why.", runExplain},
-		{"verify", "[-policy FILE] [-override FILE] [-deployment NAME] [-target NAME] -endpoint URL [-blob DIGEST] [-sample N] [-concurrency N] [-json]",
+		{"verify", "[-policy FILE] [-override FILE] [-deployment NAME] [-target NAME] -endpoint URL [-blob DIGEST] [-sample N] [-concurrency N] [-timeout D] [-max-errors N] [-json]",
 			"Probe a running target and prove every answer is the policy's.", runVerify},
 		{"serve", "[-policy FILE] [-override FILE] [-deployment NAME] [-listen ADDR] [-metrics ADDR] [-log-level LEVEL]",
 			"Answer registry requests from the policy itself: the runtime fallback proxy.", runServe},

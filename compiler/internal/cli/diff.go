@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/regedge/regedge/compiler/internal/config"
+	"github.com/regedge/regedge/compiler/internal/diag"
 	"github.com/regedge/regedge/compiler/internal/plandiff"
 	"github.com/regedge/regedge/compiler/plan"
 )
@@ -49,7 +51,7 @@ func runDiff(args []string, stdout, stderr io.Writer) int {
 	}
 	d, err := plandiff.Compare(before, after)
 	if err != nil {
-		fmt.Fprintf(stderr, "regedge: %v\n", err)
+		fmt.Fprintf(stderr, "regedge: %s\n", diag.Printable(err.Error()))
 		return 1
 	}
 	if *asJSON {
@@ -92,7 +94,7 @@ func loadPlan(path, deployment string, stderr io.Writer) (*plan.Plan, int) {
 	}
 	p, err := readPlan(path, deployment)
 	if err != nil {
-		fmt.Fprintf(stderr, "regedge: %v\n", err)
+		fmt.Fprintf(stderr, "regedge: %s\n", diag.Printable(err.Error()))
 		if errors.As(err, new(usageError)) {
 			return nil, 2
 		}
@@ -100,6 +102,10 @@ func loadPlan(path, deployment string, stderr io.Writer) (*plan.Plan, int) {
 	}
 	return p, 0
 }
+
+// maxPlanBytes bounds a plan.json diff reads: the shipped policy's is
+// about 0.6 MB, and the policy's own limits keep any plan far below this.
+const maxPlanBytes = 256 << 20
 
 // readPlan reads a plan.json, or the one in a folder build wrote: the
 // deployment's folder in it, if one is named.
@@ -115,9 +121,12 @@ func readPlan(path, deployment string) (*plan.Plan, error) {
 			return nil, folderError(dir, deployment)
 		}
 	}
-	data, err := os.ReadFile(path)
+	data, err := config.Disk{}.ReadFile(path, maxPlanBytes)
 	if err != nil {
 		return nil, err
+	}
+	if len(data) > maxPlanBytes {
+		return nil, fmt.Errorf("%s: larger than %d MiB, which no plan regedge writes is", path, maxPlanBytes>>20)
 	}
 	p, err := decodePlan(data)
 	if err != nil {

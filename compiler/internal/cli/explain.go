@@ -94,11 +94,12 @@ func clientAddr(s string) netip.Addr {
 }
 
 // explain answers a request as the policy would, assuming the blob is at
-// the mirror, and says which prefix and feed decided. An invalid addr is
-// an unknown client.
+// the mirror, and says which prefix and feed decided. The target is read
+// as a request line's: an absolute-form one by what follows its
+// authority. An invalid addr is an unknown client.
 func explain(p *plan.Plan, addr netip.Addr, method, target string) explanation {
 	label := p.Lookup(addr)
-	r := request.Parse(method, target)
+	r := request.Parse(method, request.OriginForm(target))
 	res := answer.For(p, r, label, func(string, string) bool { return true })
 	e := explanation{Status: res.Status, Location: res.Location, Rule: int(r.Rule), Route: res.Route, Label: p.Labels[label].Name, Site: res.Site}
 	if res.Site != "" && p.Check != nil {

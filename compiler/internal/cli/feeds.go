@@ -67,7 +67,7 @@ func runFeedsUpdate(args []string, stdout, stderr io.Writer) int {
 	}
 	list, err := feedupdate.FromPolicies(policies)
 	if err != nil {
-		fmt.Fprintf(stderr, "regedge: %v\n", err)
+		fmt.Fprintf(stderr, "regedge: %s\n", diag.Printable(err.Error()))
 		return 1
 	}
 	if flagSet(fs, "max-shrink") {
@@ -81,16 +81,17 @@ func runFeedsUpdate(args []string, stdout, stderr io.Writer) int {
 	status := 0
 	for _, r := range u.UpdateAll(ctx, list) {
 		// A feed kept because its update failed is an error, on stderr.
+		// The line may quote the server (its reason phrase, a syncToken).
 		out := stdout
 		if r.Outcome == feedupdate.Kept {
 			out = stderr
 		}
-		fmt.Fprintln(out, r)
+		fmt.Fprintln(out, diag.Printable(r.String()))
 		if r.Diags != nil {
 			diag.Write(stderr, map[string]*hcl.File{r.Feed.URL: {Bytes: r.Source}}, r.Diags)
 		}
 		if r.Warning != nil {
-			fmt.Fprintf(stderr, "regedge: %s: warning: %v\n", r.Feed.Name, r.Warning)
+			fmt.Fprintf(stderr, "regedge: %s: warning: %s\n", r.Feed.Name, diag.Printable(r.Warning.Error()))
 		}
 		if r.Outcome == feedupdate.Kept {
 			status = 1

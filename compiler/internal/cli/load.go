@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"path"
 	"slices"
 	"strings"
@@ -29,11 +28,17 @@ const embeddedPrefix = "embedded:policy/"
 // else from disk.
 type reader struct{}
 
-func (reader) ReadFile(name string) ([]byte, error) {
-	if rest, ok := strings.CutPrefix(name, embeddedPrefix); ok {
-		return fs.ReadFile(policy.FS, rest)
+func (reader) ReadFile(name string, limit int) ([]byte, error) {
+	rest, ok := strings.CutPrefix(name, embeddedPrefix)
+	if !ok {
+		return config.Disk{}.ReadFile(name, limit)
 	}
-	return config.Disk{}.ReadFile(name)
+	f, err := policy.FS.Open(rest)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return config.ReadLimited(f, limit)
 }
 
 // policyFlags are the flags every command that reads a policy takes.
@@ -143,7 +148,7 @@ func (p *policyFlags) plan(stderr io.Writer, deployment string) (*plan.Plan, int
 	}
 	pl, err := chooseDeployment(plans, deployment, p.path())
 	if err != nil {
-		fmt.Fprintf(stderr, "regedge: %v\n", err)
+		fmt.Fprintf(stderr, "regedge: %s\n", diag.Printable(err.Error()))
 		return nil, 2
 	}
 	return pl, 0
@@ -165,7 +170,7 @@ func (r *rendered) summary(policyPath string) string {
 		}
 		labels = "deployments " + strings.Join(deps, ", ")
 	}
-	s := fmt.Sprintf("policy %s: feeds %s; %s; %s for %s", strings.TrimPrefix(policyPath, embeddedPrefix),
+	s := fmt.Sprintf("policy %s: feeds %s; %s; %s for %s", diag.Printable(strings.TrimPrefix(policyPath, embeddedPrefix)),
 		strings.Join(feeds, ", "), labels, report.Plural(len(r.files), "file", "files"), report.Plural(renderedTargets(), "target", "targets"))
 	if n := countWarnings(r.diags); n > 0 {
 		s += "; " + report.Plural(n, "warning", "warnings")

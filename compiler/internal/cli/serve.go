@@ -35,7 +35,9 @@ type server struct {
 func runServe(args []string, stdout, stderr io.Writer) int {
 	// Signals are caught before anything else: until Notify, a SIGHUP
 	// kills the process. One that arrives while the policy loads waits in
-	// its channel and reloads once the server listens.
+	// its channel and reloads once the server listens. Loading never runs
+	// where signals are read, so that a policy that cannot be read (a
+	// hung network file system, a FIFO) never keeps SIGTERM waiting.
 	reloads := make(chan os.Signal, 1)
 	stops := make(chan os.Signal, 1)
 	signal.Notify(reloads, syscall.SIGHUP)
@@ -65,22 +67,31 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	slog.SetLogLoggerLevel(slog.LevelWarn)
 	slog.SetDefault(log)
 
-	load := func() (*plan.Plan, int, string) {
+	load := func() loaded {
 		var diags bytes.Buffer
 		p, status := pf.plan(&diags, *deployment)
-		return p, status, strings.TrimRight(diags.String(), "\n")
+		return loaded{p, status, strings.TrimRight(diags.String(), "\n")}
 	}
 	log.Info("loading policy", "policy", pf.path(), "override", pf.override)
-	p, status, diags := load()
-	if p == nil {
-		log.Error("the policy did not load", "diagnostics", diags)
-		return status
+	firstLoad := make(chan loaded, 1)
+	go func() { firstLoad <- load() }()
+	var initial loaded
+	select {
+	case initial = <-firstLoad:
+	case sig := <-stops:
+		log.Info("shutting down", "signal", sig.String())
+		log.Info("stopped")
+		return 0
 	}
-	if diags != "" {
-		log.Warn("policy warnings", "diagnostics", diags)
+	if initial.plan == nil {
+		log.Error("the policy did not load", "diagnostics", initial.diags)
+		return initial.status
+	}
+	if initial.diags != "" {
+		log.Warn("policy warnings", "diagnostics", initial.diags)
 	}
 	metrics := proxy.NewMetrics()
-	h := proxy.New(p, proxy.WithLogger(log), proxy.WithMetrics(metrics))
+	h := proxy.New(initial.plan, proxy.WithLogger(log), proxy.WithMetrics(metrics))
 
 	registry := proxy.NewServer(h)
 	serveRegistry := func(ln net.Listener) error { return registry.Serve(proxy.RetryAccept(ln, log)) }
@@ -110,13 +121,27 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		go func() { errc <- s.serve(ln) }()
 	}
 
+	// Reloads run one at a time, away from the signals: a SIGHUP during
+	// one queues one more, and any further ones join that one, which
+	// reads the files after they came.
+	pending := make(chan struct{}, 1)
+	defer close(pending)
+	go func() {
+		for range pending {
+			reload(h, load, metrics, log)
+		}
+	}()
 	for {
 		select {
 		case err := <-errc:
 			log.Error("server failed", "err", err)
 			return 1
 		case <-reloads:
-			reload(h, load, metrics, log)
+			select {
+			case pending <- struct{}{}:
+			default:
+				log.Info("a reload is already queued")
+			}
 		case sig := <-stops:
 			log.Info("shutting down", "signal", sig.String())
 			return shutdown(servers, log)
@@ -124,20 +149,29 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	}
 }
 
+// loaded is the outcome of loading the policy: the plan (nil on errors),
+// the exit status and the diagnostics.
+type loaded struct {
+	plan   *plan.Plan
+	status int
+	diags  string
+}
+
 // reload swaps in a newly loaded plan; a policy with errors leaves the old
 // plan serving.
-func reload(h *proxy.Handler, load func() (*plan.Plan, int, string), metrics *proxy.Metrics, log *slog.Logger) {
-	p, _, diags := load()
-	metrics.Reloaded(p != nil)
-	if p == nil {
-		log.Error("reload failed; the previous policy keeps serving", "diagnostics", diags)
+func reload(h *proxy.Handler, load func() loaded, metrics *proxy.Metrics, log *slog.Logger) {
+	log.Info("reloading")
+	l := load()
+	metrics.Reloaded(l.plan != nil)
+	if l.plan == nil {
+		log.Error("reload failed; the previous policy keeps serving", "diagnostics", l.diags)
 		return
 	}
-	if diags != "" {
-		log.Warn("policy warnings", "diagnostics", diags)
+	if l.diags != "" {
+		log.Warn("policy warnings", "diagnostics", l.diags)
 	}
-	h.Swap(p)
-	log.Info("reloaded", "labels", len(p.Labels), "ipv4", len(p.V4), "ipv6", len(p.V6))
+	h.Swap(l.plan)
+	log.Info("reloaded", "labels", len(l.plan.Labels), "ipv4", len(l.plan.V4), "ipv6", len(l.plan.V6))
 }
 
 // shutdown stops accepting connections and waits for requests in flight.

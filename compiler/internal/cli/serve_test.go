@@ -177,7 +177,7 @@ func TestServeSIGHUPWhileStarting(t *testing.T) {
 }
 
 // TestServeSIGTERMWhileStarting stops serve while it loads its policy: it
-// exits 0 once it has started, not killed half way.
+// exits 0 without waiting for the load, not killed half way.
 func TestServeSIGTERMWhileStarting(t *testing.T) {
 	s := startServe(t, "http://127.0.0.1:9")
 	s.waitFor("loading policy")

@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
@@ -30,6 +31,8 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 	blob := fs.String("blob", defaultBlob, "`DIGEST` of a blob the mirrors hold")
 	sample := fs.Int("sample", 0, "probe only `N` addresses (at least one per label); 0 probes all")
 	concurrency := fs.Int("concurrency", 8, "requests in flight")
+	timeout := fs.Duration("timeout", time.Hour, "stop after `D`, the whole run's time limit; 0 for none")
+	maxErrors := fs.Int("max-errors", 20, "stop once `N` requests in a row got no answer (a target down or hung); 0 never stops")
 	asJSON := fs.Bool("json", false, "print the report as one JSON object")
 	if status, ok := parseFlags(fs, args, 0, stdout); !ok {
 		return status
@@ -39,6 +42,12 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	base, problems := checkVerifyFlags(*targetName, *endpoint, *blob, *sample, *concurrency)
+	if *timeout < 0 {
+		problems = append(problems, fmt.Sprintf("-timeout: %v is negative; want a time limit such as 30m, or 0 for none", *timeout))
+	}
+	if *maxErrors < 0 {
+		problems = append(problems, fmt.Sprintf("-max-errors: %d is negative; want a number of requests, or 0 never to stop", *maxErrors))
+	}
 	for _, problem := range problems {
 		fmt.Fprintf(stderr, "regedge: %s\n", problem)
 	}
@@ -54,7 +63,8 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "regedge: cannot verify %s: %v\n", base, err)
 		return 1
 	}
-	cfg := verify.Config{Plan: p, Endpoint: base, Blob: *blob, Sample: *sample, Concurrency: *concurrency, Target: *targetName}
+	cfg := verify.Config{Plan: p, Endpoint: base, Blob: *blob, Sample: *sample, Concurrency: *concurrency, Target: *targetName,
+		Timeout: *timeout, MaxErrors: *maxErrors}
 	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		bar := progressbar.NewOptions(-1, progressbar.OptionSetWriter(stderr), progressbar.OptionSetDescription("verify"),
 			progressbar.OptionShowCount(), progressbar.OptionClearOnFinish())
@@ -73,6 +83,10 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "%s\n", out)
 	} else {
 		verify.WriteText(stdout, p, report, oracle)
+	}
+	if report.Stopped != "" {
+		fmt.Fprintf(stderr, "regedge: verify stopped before it sent every request: %s. What was answered is above; -timeout and -max-errors set when it stops.\n", report.Stopped)
+		return 1
 	}
 	if len(report.Mismatches) > 0 || len(report.CorpusMismatches) > 0 || len(oracle) > 0 {
 		return 1

@@ -23,8 +23,9 @@ var unknown = plan.Class{Cloud: "unknown"}
 // the policy, in the same order.
 func build(p *config.Policy, snaps []*feeds.Snapshot) (*plan.Plan, hcl.Diagnostics) {
 	b := &builder{policy: p, trace: &plan.Trace{}}
-	b.classify(snaps)
-	b.label()
+	if b.classify(snaps) {
+		b.label()
+	}
 	if b.diags.HasErrors() {
 		return nil, b.diags
 	}
@@ -56,8 +57,9 @@ func (b *builder) errorf(r hcl.Range, summary, detail string, args ...any) {
 }
 
 // classify collects the feed entries, assigns each a class, and flattens
-// them into the class-level address tables.
-func (b *builder) classify(snaps []*feeds.Snapshot) {
+// them into the class-level address tables. It reports whether the feeds
+// list no more than config.MaxFeedRegions classes.
+func (b *builder) classify(snaps []*feeds.Snapshot) bool {
 	classIndex := map[plan.Class]int{}
 	var classes []plan.Class
 	type pending struct {
@@ -67,12 +69,21 @@ func (b *builder) classify(snaps []*feeds.Snapshot) {
 	}
 	var kept []pending
 	for fi, f := range b.policy.Feeds {
+		// Sets, as a policy may exclude thousands, and a feed list 16,000 entries.
+		regions, services := setOf(f.ExcludeRegions), setOf(f.ExcludeServices)
 		for _, e := range snaps[fi].Entries {
-			if slices.Contains(f.ExcludeRegions, e.Region) || slices.Contains(f.ExcludeServices, e.Service) {
+			if regions[e.Region] || services[e.Service] {
 				continue
 			}
 			c := plan.Class{Cloud: f.Cloud, Region: e.Region}
 			if _, ok := classIndex[c]; !ok {
+				// Every class is planned, listed in the plan and the
+				// report, and warned about when no site serves it.
+				if len(classes) == config.MaxFeedRegions {
+					b.errorf(e.Range, "Too many regions", "With this entry, the policy's feeds list more than %d regions, the most a policy may (a region of a cloud counts once); "+
+						"a real feed lists about 50, so check the feed.", config.MaxFeedRegions)
+					return false
+				}
 				classIndex[c] = -1
 				classes = append(classes, c)
 			}
@@ -108,6 +119,15 @@ func (b *builder) classify(snaps []*feeds.Snapshot) {
 	b.trace.V4, out4 = ranges.Flatten(v4)
 	b.trace.V6, out6 = ranges.Flatten(v6)
 	b.reportOutranked(append(out4, out6...), v4, v6)
+	return true
+}
+
+func setOf(list []string) map[string]bool {
+	set := make(map[string]bool, len(list))
+	for _, s := range list {
+		set[s] = true
+	}
+	return set
 }
 
 // reportOutranked warns about prefixes that another feed lists too and wins.

@@ -28,23 +28,17 @@ func Plans(loader *config.Loader, policyPath, overridePath string) ([]*plan.Plan
 	for _, pol := range policies {
 		snaps := make([]*feeds.Snapshot, len(pol.Feeds))
 		for i, f := range pol.Feeds {
+			src, d := loader.ReadFeed(f)
+			if d.HasErrors() {
+				diags = diag.AppendNew(diags, d...)
+				continue
+			}
 			// Deployments share feed files: parse each once.
 			key := f.Format + "\x00" + f.File
 			if s, ok := parsed[key]; ok {
 				snaps[i] = s
 				continue
 			}
-			src, err := loader.Reader.ReadFile(f.File)
-			if err != nil {
-				diags = append(diags, &hcl.Diagnostic{
-					Severity: hcl.DiagError,
-					Summary:  "Cannot read feed",
-					Detail:   err.Error() + "; check the feed's file attribute.",
-					Subject:  f.DefRange.Ptr(),
-				})
-				continue
-			}
-			loader.AddSource(f.File, src)
 			s, d := feeds.Parse(f.Format, f.File, src)
 			diags = append(diags, d...)
 			parsed[key], snaps[i] = s, s

@@ -852,3 +852,28 @@ route "rest" {
 		t.Errorf("diagnostics:\n%s\nwant:\n%s", got, want)
 	}
 }
+
+// TestTooManyRegions refuses feeds that list more regions than a policy
+// may plan for, at the entry that passes the limit, and plans nothing.
+func TestTooManyRegions(t *testing.T) {
+	policy := head + fmt.Sprintf(feedsBlock, 0) + `
+route "rest" {
+  kinds = ["any"]
+  to    = upstream.main
+}
+`
+	entries := make([]string, config.MaxFeedRegions+1)
+	for i := range entries {
+		entries[i] = awsEntry(fmt.Sprintf("10.%d.%d.0/24", i/256, i%256), fmt.Sprintf("r%d", i))
+	}
+	files := map[string]string{
+		"aws.json": fmt.Sprintf(awsFeed, strings.Join(entries, ",\n")),
+		"gcp.json": fmt.Sprintf(gcpFeed, gcpEntry("198.51.100.0/24", "us-central1")),
+	}
+	plans, diags := compile.Plans(config.NewLoader(config.Disk{}), writePolicy(t, policy, files), "")
+	want := fmt.Sprintf("error aws.json:%d: Too many regions: With this entry, the policy's feeds list more than %d regions, the most a policy may "+
+		"(a region of a cloud counts once); a real feed lists about 50, so check the feed.\n", 4+config.MaxFeedRegions, config.MaxFeedRegions)
+	if got := diagsString(diags); plans != nil || got != want {
+		t.Errorf("%d plans, diagnostics:\n%s\nwant:\n%s", len(plans), got, want)
+	}
+}

@@ -13,7 +13,14 @@ import (
 // memReader serves policy files from memory.
 type memReader fstest.MapFS
 
-func (m memReader) ReadFile(name string) ([]byte, error) { return fstest.MapFS(m).ReadFile(name) }
+func (m memReader) ReadFile(name string, limit int) ([]byte, error) {
+	f, err := fstest.MapFS(m).Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return ReadLimited(f, limit)
+}
 
 // base is a complete policy that tests extend.
 const base = `

@@ -15,9 +15,10 @@ import (
 // a for-expression over a for-expression, a template repeating a long
 // string. Before an expression is evaluated, its cost is bounded from its
 // syntax and the values it refers to, and it is refused if the value could
-// pass MaxValueElements or MaxValueBytes or if building it could pass the
-// policy's remaining budget of work. The bounds are loose but safe: what is
-// accepted cannot take long to evaluate.
+// pass MaxValueElements or MaxValueBytes or if building it, and then using
+// what it produced, could pass the policy's remaining budget of work. The
+// bounds are loose but safe: what is accepted cannot take long to evaluate
+// or decode.
 
 // size bounds a value: its elements at every level, its text (strings,
 // object keys, and numbers as the digits they print as), and its numbers.
@@ -444,7 +445,13 @@ func checkCost(expr hcl.Expression, ctx *hcl.EvalContext, locals map[string]boun
 		return nil, false
 	}
 	c := &coster{ctx: ctx, locals: locals, seen: map[string]bound{}, vars: map[string]bound{}, anons: map[*hclsyntax.AnonSymbolExpr]bound{}}
-	_, w := c.expr(e)
+	b, w := c.expr(e)
+	// Referring to a value builds nothing, but its user then walks it all:
+	// a local's value is measured, an attribute's decoded and checked
+	// element by element. So the value is charged again, whole, wherever
+	// it comes from: regions = local.big costs as much as writing the
+	// list out, once per site of a for_each.
+	w += b.all.work()
 	if c.tooBig != nil {
 		what := approx(c.bigAt.elems) + " elements"
 		if c.bigAt.bytes > MaxValueBytes {

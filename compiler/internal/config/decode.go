@@ -159,6 +159,10 @@ type decoder struct {
 	// holds the last of them reported.
 	repeats map[repeatKey]int
 	last    map[repeatKey]*hcl.Diagnostic
+	// patternCount counts the region patterns of the sites and routes
+	// so far, and tooManyPatterns says that it passed MaxRegionPatterns.
+	patternCount    int
+	tooManyPatterns bool
 	// Raw references, resolved once every block is known.
 	defaultSite  hcl.Expression
 	routeTargets []routeRefs
@@ -264,7 +268,9 @@ func (d *decoder) single(byType map[string][]*hcl.Block, typ string, required bo
 }
 
 func (d *decoder) requireSome(body hcl.Body, typ string, n int) {
-	if n == 0 && !d.diags.HasErrors() {
+	// Once the budget is spent, blocks go undecoded without a word (an
+	// earlier deployment said why).
+	if n == 0 && !d.diags.HasErrors() && *d.budget >= 0 {
 		d.errorf(body.MissingItemRange(), "No "+typ+" blocks", "A policy needs at least one %s block; add one.", typ)
 	}
 }
@@ -456,7 +462,7 @@ func (d *decoder) site(name string, b *hcl.Block, body hcl.Body, ctx *hcl.EvalCo
 		Name:     name,
 		URL:      trimSlash(sb.URL),
 		BlobPath: sb.BlobPath,
-		Regions:  d.patterns(d.stringList(sb.Regions, sb.RegionsRange), sb.RegionsRange),
+		Regions:  d.regionList(sb.Regions, sb.RegionsRange),
 		DefRange: b.DefRange,
 	})
 }
@@ -564,12 +570,16 @@ func (d *decoder) route(name string, b *hcl.Block) {
 			d.errorf(rb.KindsRange, "Unknown request kind", "The kind %q is not one of %s.%s", k, quoteList(kindNames), DidYouMean(k, kindNames))
 			continue
 		}
-		r.Kinds = append(r.Kinds, request.Kind(k))
+		// A kind listed twice matches nothing more; kept once, the
+		// kinds the plan checks for each class and route stay few.
+		if !slices.Contains(r.Kinds, request.Kind(k)) {
+			r.Kinds = append(r.Kinds, request.Kind(k))
+		}
 	}
 	if len(kinds) == 0 && rb.Kinds.IsWhollyKnown() {
 		d.errorf(rb.KindsRange, "No request kinds", "A route needs at least one kind, such as [\"blob\"] or [\"any\"].")
 	}
-	r.Regions = d.patterns(d.stringList(rb.Regions, rb.RegionsRange), rb.RegionsRange)
+	r.Regions = d.regionList(rb.Regions, rb.RegionsRange)
 	d.policy.Routes = append(d.policy.Routes, r)
 	d.routeTargets = append(d.routeTargets, routeRefs{route: r, to: rb.To, fallback: rb.Fallback, clouds: d.stringList(rb.Clouds, rb.CloudsRange), cloudsRange: rb.CloudsRange})
 }

@@ -13,9 +13,10 @@ import (
 )
 
 // The policy language's limits. Each is far above what a real policy needs
-// (the shipped policy is 4 KB, nests 6 deep, has 4 locals and 40 blocks),
-// and each keeps a hostile policy to well under a second and a few hundred
-// megabytes. README.md states them.
+// (the shipped policy is 4 KB, nests 6 deep, has 4 locals, 40 blocks and
+// 39 region patterns, and reads 2.6 MB of feeds), and each keeps a hostile
+// policy to well under a second and a few hundred megabytes, but for the
+// feeds it reads (see MaxFeedBytes). README.md states them.
 const (
 	// MaxPolicyBytes is the largest policy or override file.
 	MaxPolicyBytes = 256 << 10
@@ -38,17 +39,32 @@ const (
 	// MaxDeployments is the most deployments a policy may declare: each is
 	// planned and rendered in full.
 	MaxDeployments = 32
+	// MaxRegionPatterns is the most region patterns one deployment's sites
+	// and routes may list in all: each is parsed, checked and indexed.
+	MaxRegionPatterns = 10_000
+	// MaxFeedRegions is the most regions (of a cloud, each counted once)
+	// one deployment's feeds may list in all: each is planned for, listed
+	// in the plan and the report, and warned about if no site serves it.
+	// A real feed lists about 50. compile enforces it.
+	MaxFeedRegions = 10_000
+	// MaxFeedBytes bounds the feed files a policy reads, counting a file
+	// once for each feed and deployment that reads it, since each is
+	// classified and planned anew: 52 feeds naming AWS's 2.5 MB take
+	// check 3 s and 700 MB. Each file also holds at most
+	// feeds.MaxFileBytes.
+	MaxFeedBytes = 128 << 20
 )
 
 // checkSource refuses a file too big or nested too deeply before HCL's
-// parser, which recurses once per level, sees it.
+// parser, which recurses once per level, sees it. Of a file too big, src
+// holds the first MaxPolicyBytes+1 bytes.
 func checkSource(name string, src []byte) hcl.Diagnostics {
 	if len(src) > MaxPolicyBytes {
 		at := posAt(src, MaxPolicyBytes)
 		return hcl.Diagnostics{{
 			Severity: hcl.DiagError,
 			Summary:  "Policy file too large",
-			Detail:   fmt.Sprintf("The file is %d bytes; a policy file holds at most %d (256 KiB).", len(src), MaxPolicyBytes),
+			Detail:   fmt.Sprintf("The file is larger than 256 KiB (%s bytes), the most a policy file may hold.", thousands(MaxPolicyBytes)),
 			Subject:  &hcl.Range{Filename: name, Start: at, End: at},
 		}}
 	}

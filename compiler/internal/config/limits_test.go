@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"os"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -49,8 +50,12 @@ func errorsAt(diags hcl.Diagnostics) string {
 	return strings.Join(s, "; ")
 }
 
+// bigRegions declares local.big, 10,000 region patterns, in 4 lines.
+var bigRegions = "locals {\n  big = [" + repeat(0, 9999, `"aws:r%d"`, ",") + "]\n}\n"
+
 // hostile policies, each appended to withCDN, and the errors they must
-// give: every one is refused before it can take long or use much memory.
+// give (the last may be cut short): every one is refused before it can
+// take long or use much memory.
 var hostile = []struct {
 	name, policy, want string
 }{
@@ -108,6 +113,19 @@ var hostile = []struct {
 	{"number squaring", "locals {\n  n0 = 1e300\n" + repeat(1, 40, "  n%d = local.n%p * local.n%p", "\n") + "\n  t = \"${local.n39}\"\n}\n",
 		"Value too large@+14:9"},
 
+	// One large value named many times: each use is charged in full, and
+	// region patterns are counted before they are converted.
+	{"a local of 10,000 regions in each of 990 sites of a for_each", bigRegions + "locals {\n  keys = [" + repeat(0, 989, `"k%d"`, ",") + "]\n}\n" +
+		"site \"many\" {\n  for_each = local.keys\n  url = \"https://m.example.com\"\n  regions = local.big\n}\n",
+		"Too many region patterns@+10:13; Policy too costly to evaluate@+10:13"},
+	{"a local of 10,000 regions in 990 sites", bigRegions + repeat(0, 989, "site \"s%d\" {\n  url = \"https://m.example.com\"\n  regions = local.big\n}", "\n") + "\n",
+		"Too many region patterns@+10:13; Policy too costly to evaluate@+362:13"},
+	{"a local of 10,000 regions excluded by 200 feeds", bigRegions + repeat(0, 199, "feed \"f%d\" {\n  format = \"aws\"\n  file = \"aws.json\"\n  url = \"https://e.com\"\n  exclude_regions = local.big\n}", "\n") + "\n",
+		"Policy too costly to evaluate@+"},
+	{"a local of 10,000 regions in each of 32 deployments' routes", bigRegions + "route \"r\" {\n  kinds = [\"any\"]\n  regions = local.big\n  to = upstream.main\n}\n" +
+		repeat(0, 31, "deployment \"d%d\" {\n  site \"cdn\" {\n    regions = local.big\n  }\n}", "\n") + "\n",
+		"Too many region patterns@+6:13; Policy too costly to evaluate@+2:9"},
+
 	// Deep syntax: each level is a recursion of HCL's parser.
 	{"nested braces", "locals {\n  x = " + strings.Repeat("{a = ", 10_000) + "1" + strings.Repeat("}", 10_000) + "\n}\n",
 		"Policy nested too deeply@+2:"},
@@ -137,15 +155,59 @@ var hostile = []struct {
 		"Too many deployments@+"},
 }
 
+// TestHostilePolicies loads each hostile policy, and bounds the memory it
+// makes regedge allocate, in all, before it is refused: a few hundred
+// megabytes at most. (A local of 10,000 region patterns named by 990
+// sites once took 10 GB.) No test of this package runs in parallel, so
+// the process's count of allocated bytes is this test's alone.
 func TestHostilePolicies(t *testing.T) {
+	const most = 512 << 20
 	for _, tc := range hostile {
 		t.Run(tc.name, func(t *testing.T) {
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
 			_, diags := load(t, map[string]string{"policy.hcl": withCDN + tc.policy}, "")
+			runtime.ReadMemStats(&after)
+			if n := after.TotalAlloc - before.TotalAlloc; n > most {
+				t.Errorf("allocated %d MiB, want at most %d", n>>20, most>>20)
+			}
 			got := errorsAt(diags)
-			if !strings.HasPrefix(got, tc.want) || strings.Count(got, "@") != 1 {
-				t.Errorf("errors: %s\nwant one: %s...", got, tc.want)
+			if !strings.HasPrefix(got, tc.want) || strings.Count(got, "@") != strings.Count(tc.want, "@") {
+				t.Errorf("errors: %s\nwant: %s...", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestReferencesAreCharged charges each use of a local the local's whole
+// size, as if it were written out: naming a 4,000-element list from one
+// more site, or from one more instance of a for_each, costs at least
+// 4,000 elements.
+func TestReferencesAreCharged(t *testing.T) {
+	spent := func(attack string) float64 {
+		t.Helper()
+		src := withCDN + "locals {\n  l = [" + repeat(0, 3999, `"aws:r%d"`, ",") + "]\n}\n" + attack
+		f, diags := hclsyntax.ParseConfig([]byte(src), "p.hcl", hcl.InitialPos)
+		if diags.HasErrors() {
+			t.Fatal(diags)
+		}
+		budget := float64(MaxWork)
+		if _, diags := decode(f.Body.(*hclsyntax.Body), Disk{}, &budget); diags.HasErrors() {
+			t.Fatal(diags)
+		}
+		return MaxWork - budget
+	}
+	site := "site \"s%d\" {\n  url = \"https://s.example.com\"\n  regions = local.l\n}"
+	one, two := spent(repeat(1, 1, site, "\n")), spent(repeat(1, 2, site, "\n"))
+	forEach := func(n int) float64 {
+		return spent("site \"e\" {\n  for_each = [" + repeat(1, n, `"k%d"`, ",") + "]\n  url = \"https://e.example.com\"\n  regions = local.l\n}\n")
+	}
+	const least = 4000 * elementWork
+	if two-one < least {
+		t.Errorf("a second site naming the local costs %.0f, want at least %d", two-one, least)
+	}
+	if d := forEach(2) - forEach(1); d < least {
+		t.Errorf("a second instance naming the local costs %.0f, want at least %d", d, least)
 	}
 }
 
@@ -254,12 +316,16 @@ func TestShippedPolicyFarBelowLimits(t *testing.T) {
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
-	t.Logf("evaluating the policy costs %.0f of %d", MaxWork-budget, MaxWork)
+	patterns := len((&decoder{policy: p}).allPatterns())
+	t.Logf("evaluating the policy costs %.0f of %d; it lists %d region patterns", MaxWork-budget, MaxWork, patterns)
 	if spent := MaxWork - budget; spent*100 > MaxWork {
 		t.Errorf("evaluating the policy costs %.0f of %d", spent, MaxWork)
 	}
 	if len(p.Sites)*10 > MaxBlocks {
 		t.Errorf("%d sites", len(p.Sites))
+	}
+	if patterns*10 > MaxRegionPatterns {
+		t.Errorf("%d region patterns", patterns)
 	}
 }
 

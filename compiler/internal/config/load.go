@@ -7,6 +7,7 @@
 package config
 
 import (
+	"io"
 	"os"
 	"path"
 	"sort"
@@ -21,25 +22,49 @@ import (
 // Reader reads the files a policy names: the policy itself, its override and
 // the feed snapshots.
 type Reader interface {
-	ReadFile(name string) ([]byte, error)
+	// ReadFile returns a file's contents, or only its first limit+1 bytes
+	// if it is longer: the caller refuses it as too large, without reading
+	// all of a huge file, a device such as /dev/zero or a FIFO.
+	ReadFile(name string, limit int) ([]byte, error)
 }
 
 // Disk reads files from the file system.
 type Disk struct{}
 
-// ReadFile implements Reader.
-func (Disk) ReadFile(name string) ([]byte, error) { return os.ReadFile(name) }
+// ReadFile implements Reader. A FIFO is read as any other file, waiting
+// for its writer: reading one that no one writes as empty would silently
+// load an empty override. serve reloads apart from its signals, so such a
+// wait never keeps it from stopping.
+func (Disk) ReadFile(name string, limit int) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return ReadLimited(f, limit)
+}
+
+// ReadLimited reads r to its end, or only its first limit+1 bytes.
+func ReadLimited(r io.Reader, limit int) ([]byte, error) {
+	return io.ReadAll(io.LimitReader(r, int64(limit)+1))
+}
 
 // Loader parses policy files and keeps their sources so diagnostics can quote
 // them.
 type Loader struct {
 	Reader Reader
 	Parser *hclparse.Parser
+	// feeds holds each feed file read, or why it could not be;
+	// feedBytes counts what ReadFeed has handed out, and tooMuchFeed says
+	// that it passed MaxFeedBytes.
+	feeds       map[string]feedFile
+	feedBytes   int
+	tooMuchFeed hcl.Diagnostics
 }
 
 // NewLoader returns a Loader that reads through r.
 func NewLoader(r Reader) *Loader {
-	return &Loader{Reader: r, Parser: hclparse.NewParser()}
+	return &Loader{Reader: r, Parser: hclparse.NewParser(), feeds: map[string]feedFile{}}
 }
 
 // Files returns every file read so far, by name, for rendering diagnostics.
@@ -87,7 +112,7 @@ func (l *Loader) Load(policyPath, overridePath string) ([]*Policy, hcl.Diagnosti
 // parse reads and parses one file; what names it ("policy" or "override")
 // for the error when it cannot be read.
 func (l *Loader) parse(name, what string) (*hclsyntax.Body, hcl.Diagnostics) {
-	src, err := l.Reader.ReadFile(name)
+	src, err := l.Reader.ReadFile(name, MaxPolicyBytes)
 	if err != nil {
 		return nil, hcl.Diagnostics{{
 			Severity: hcl.DiagError,

@@ -11,6 +11,7 @@ import (
 
 	"github.com/agext/levenshtein"
 	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
 
 	"github.com/regedge/regedge/compiler/internal/feeds"
 	"github.com/regedge/regedge/compiler/request"
@@ -228,6 +229,24 @@ func (d *decoder) duration(s string, r hcl.Range) time.Duration {
 		return 0
 	}
 	return v
+}
+
+// regionList decodes a list of region patterns, counting it, before it is
+// converted, against the policy's MaxRegionPatterns. The first list past
+// the limit is reported; it and every later one are left out.
+func (d *decoder) regionList(v cty.Value, r hcl.Range) []Pattern {
+	if v.IsKnown() && !v.IsNull() && v.CanIterateElements() { // its length, without walking it
+		d.patternCount += v.LengthInt()
+	}
+	if d.patternCount <= MaxRegionPatterns {
+		return d.patterns(d.stringList(v, r), r)
+	}
+	if !d.tooManyPatterns {
+		d.tooManyPatterns = true
+		d.errorf(r, "Too many region patterns", "With this list, the sites and routes list more than %s region patterns, the most a policy may; "+
+			"match many regions with one pattern ending in \"*\", such as \"aws:us-*\".", thousands(MaxRegionPatterns))
+	}
+	return nil
 }
 
 // patterns parses "cloud:region" strings; a region may end in "*".

@@ -10,6 +10,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hcled"
@@ -60,16 +61,16 @@ func writeOne(b *strings.Builder, files map[string]*hcl.File, lines map[*hcl.Fil
 	if d.Severity == hcl.DiagWarning {
 		severity = "Warning"
 	}
-	fmt.Fprintf(b, "%s: %s\n\n", severity, d.Summary)
+	fmt.Fprintf(b, "%s: %s\n\n", severity, Printable(d.Summary))
 	if r := d.Subject; r != nil {
 		file := files[r.Filename]
 		context := ""
 		if file != nil {
 			if c := hcled.ContextString(file, r.Start.Byte); c != "" {
-				context = ", in " + c
+				context = ", in " + Printable(c)
 			}
 		}
-		fmt.Fprintf(b, "  on %s:%d:%d%s:\n", r.Filename, r.Start.Line, r.Start.Column, context)
+		fmt.Fprintf(b, "  on %s:%d:%d%s:\n", Printable(r.Filename), r.Start.Line, r.Start.Column, context)
 		if file != nil && lines[file] == nil {
 			lines[file] = lineStarts(file.Bytes)
 		}
@@ -81,8 +82,17 @@ func writeOne(b *strings.Builder, files map[string]*hcl.File, lines map[*hcl.Fil
 		b.WriteString("\n")
 	}
 	if d.Detail != "" {
-		fmt.Fprintf(b, "%s\n\n", wordwrap.WrapString(d.Detail, 78))
+		fmt.Fprintf(b, "%s\n\n", wordwrap.WrapString(printableLines(d.Detail), 78))
 	}
+}
+
+// printableLines is Printable for text of several lines.
+func printableLines(s string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = Printable(l)
+	}
+	return strings.Join(lines, "\n")
 }
 
 // lineStarts returns the offset at which each line of src starts.
@@ -119,38 +129,59 @@ const (
 
 // clip returns the part of line to show and the carets under the part of
 // it that r covers (to the end of the line when r spans several), keeping
-// tabs so they line up.
+// tabs so they line up. A character a terminal would act on is shown as
+// Printable shows it, and the carets under it are as wide.
 func clip(line string, r hcl.Range) (string, string) {
-	runes := []rune(line)
-	start := min(max(r.Start.Column-1, 0), len(runes))
-	end := len(runes)
-	if r.End.Line == r.Start.Line {
-		end = min(max(r.End.Column-1, start+1), len(runes))
-	}
-	from, to := 0, len(runes)
-	if len(runes) > maxShown {
-		from = max(0, start-shownBefore)
-		to = min(len(runes), from+maxShown)
-		from = max(0, to-maxShown)
-	}
-	var shown, marks strings.Builder
-	if from > 0 {
-		shown.WriteString(ellipsis)
-		marks.WriteString(strings.Repeat(" ", len(ellipsis)))
-	}
-	shown.WriteString(string(runes[from:to]))
-	if to < len(runes) {
-		shown.WriteString(ellipsis)
-	}
-	for _, c := range runes[from:start] {
+	var pieces []string
+	widths := []int{0} // widths[i] is how wide pieces[:i] are shown
+	for i := 0; i < len(line); {
+		c, n := utf8.DecodeRuneInString(line[i:])
+		p := shown(c, n, line[i])
 		if c == '\t' {
-			marks.WriteRune('\t')
-		} else {
-			marks.WriteRune(' ')
+			p = "\t"
+		}
+		pieces = append(pieces, p)
+		widths = append(widths, widths[len(widths)-1]+utf8.RuneCountInString(p))
+		i += n
+	}
+	width := func(from, to int) int { return widths[to] - widths[from] }
+	start := min(max(r.Start.Column-1, 0), len(pieces))
+	end := len(pieces)
+	if r.End.Line == r.Start.Line {
+		end = min(max(r.End.Column-1, start+1), len(pieces))
+	}
+	from, to := 0, len(pieces)
+	if width(from, to) > maxShown {
+		from = start
+		for from > 0 && width(from-1, start) <= shownBefore {
+			from--
+		}
+		to = from
+		for to < len(pieces) && width(from, to+1) <= maxShown {
+			to++
+		}
+		for from > 0 && width(from-1, to) <= maxShown {
+			from--
 		}
 	}
-	marks.WriteString(strings.Repeat("^", max(min(end, to)-start, 1)))
-	return shown.String(), marks.String()
+	var shownLine, marks strings.Builder
+	if from > 0 {
+		shownLine.WriteString(ellipsis)
+		marks.WriteString(strings.Repeat(" ", len(ellipsis)))
+	}
+	shownLine.WriteString(strings.Join(pieces[from:to], ""))
+	if to < len(pieces) {
+		shownLine.WriteString(ellipsis)
+	}
+	for _, p := range pieces[from:start] {
+		if p == "\t" {
+			marks.WriteString(p)
+		} else {
+			marks.WriteString(strings.Repeat(" ", utf8.RuneCountInString(p)))
+		}
+	}
+	marks.WriteString(strings.Repeat("^", max(width(start, min(end, to)), 1)))
+	return shownLine.String(), marks.String()
 }
 
 // AppendNew appends the diagnostics not already in diags: a problem in the

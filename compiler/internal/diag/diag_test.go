@@ -1,10 +1,12 @@
 package diag
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclparse"
@@ -250,5 +252,93 @@ func BenchmarkWriteManyDiagnostics(b *testing.B) {
 	}
 	for b.Loop() {
 		Write(io.Discard, files, diags)
+	}
+}
+
+// hostile holds each character a terminal would act on that tests feed
+// through regedge's output: ESC (with a colour change), NUL, CR, BEL,
+// U+202E (right-to-left override), DEL and a byte that is not UTF-8.
+const hostile = "a\x1b[31mb\x00c\rd\ae\u202ef\x7fg\xffh"
+
+func TestPrintable(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{hostile, `a\x1b[31mb\x00c\rd\ae\u202ef\x7fg\xffh`},
+		{"plain text, \"quoted\", back\\slash and é→ü", "plain text, \"quoted\", back\\slash and é→ü"},
+		{"tab\tand\nnewline", `tab\tand\nnewline`},
+		{"\uFFFD is a character", "\uFFFD is a character"},
+		{"", ""},
+	} {
+		if got := Printable(c.in); got != c.want {
+			t.Errorf("Printable(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
+
+// TestWriteEscapes shows every part of a diagnostic a feed or file name
+// can fill (the summary, the file name, the block it is in, the source
+// line and the detail) without a byte a terminal would act on, and keeps
+// the carets under the offending text.
+func TestWriteEscapes(t *testing.T) {
+	src := []byte("site \"s\x1b\" {\n  url = \"" + hostile + "\" # x\n}\n")
+	parser := hclparse.NewParser()
+	parser.ParseHCL(src, "p\x07.hcl") // the file, for the block the range is in
+	start := strings.Index(string(src), hostile)
+	r := hcl.Range{Filename: "p\x07.hcl",
+		Start: hcl.Pos{Line: 2, Column: 10, Byte: start},
+		End:   hcl.Pos{Line: 2, Column: 10 + utf8.RuneCountInString(hostile), Byte: start + len(hostile)}}
+	var out strings.Builder
+	Write(&out, parser.Files(), hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Bad \x1b[2J value",
+		Detail: "The value " + hostile + " is bad.\nA second line\r.", Subject: &r}})
+	want := `Error: Bad \x1b[2J value
+
+  on p\a.hcl:2:10, in site "s\x1b":
+   2:   url = "a\x1b[31mb\x00c\rd\ae\u202ef\x7fg\xffh" # x
+               ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+
+The value a\x1b[31mb\x00c\rd\ae\u202ef\x7fg\xffh is bad.
+A second line\r.
+
+`
+	if got := out.String(); got != want {
+		t.Errorf("Write gave:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// TestWriteClipsEscapedLines clips a long line by the width it is shown
+// at: a line of NUL bytes (as /dev/zero gives) shows as many characters
+// as a plain one.
+func TestWriteClipsEscapedLines(t *testing.T) {
+	src := []byte(strings.Repeat("\x00", 1000))
+	r := hcl.Range{Filename: "zero", Start: hcl.Pos{Line: 1, Column: 501, Byte: 500}, End: hcl.Pos{Line: 1, Column: 502, Byte: 501}}
+	var out strings.Builder
+	Write(&out, map[string]*hcl.File{"zero": {Bytes: src}}, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "S", Subject: &r}})
+	lines := strings.Split(out.String(), "\n")
+	shown, marks := lines[3], lines[4]
+	body := strings.TrimSuffix(strings.TrimPrefix(shown, "   1: ..."), "...")
+	if len(body) > maxShown || len(body) < maxShown-len(`\x00`) || strings.Trim(body, `\x0`) != "" {
+		t.Errorf("shows %d characters %q, want about %d of \\x00", len(body), body, maxShown)
+	}
+	if at := strings.Index(marks, "^"); shown[at:at+4] != `\x00` || strings.Count(marks, "^") != 4 {
+		t.Errorf("carets %q not under one \\x00 of %q", marks, shown)
+	}
+}
+
+// TestJSONEscapes writes each character a terminal would act on as a JSON
+// escape, and the report reads back with the text as it was (but the
+// invalid byte, which encoding/json makes U+FFFD).
+func TestJSONEscapes(t *testing.T) {
+	src := "x = \"" + hostile + "\u200f\U000e0001\"\n"
+	r := hcl.Range{Filename: "p.hcl", Start: hcl.Pos{Line: 1, Column: 5, Byte: 4}, End: hcl.Pos{Line: 1, Column: 6, Byte: 5}}
+	out := JSON(map[string]*hcl.File{"p.hcl": {Bytes: []byte(src)}}, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "S\x7f", Detail: "D\u202e", Subject: &r}}).MarshalIndent()
+	if got := Printable(string(out)); got != strings.ReplaceAll(string(out), "\n", `\n`) {
+		t.Errorf("the JSON holds characters a terminal acts on:\n%s", got)
+	}
+	var back Report
+	if err := json.Unmarshal(out, &back); err != nil {
+		t.Fatal(err)
+	}
+	d := back.Diagnostics[0]
+	if want := strings.ReplaceAll(strings.TrimSuffix(src, "\n"), "\xff", "\uFFFD"); d.Snippet.Code != want || d.Summary != "S\x7f" || d.Detail != "D\u202e" {
+		t.Errorf("read back %q, %q, %q; want %q", d.Summary, d.Detail, d.Snippet.Code, want)
 	}
 }

@@ -2,7 +2,10 @@ package diag
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hcled"
@@ -102,10 +105,32 @@ func snippet(file *hcl.File, lines map[*hcl.File][]int, r hcl.Range) *Snippet {
 	return s
 }
 
-// MarshalIndent is the report as indented JSON, ending in a newline.
+// MarshalIndent is the report as indented JSON, ending in a newline. A
+// character a terminal would act on is written as a JSON escape, which
+// reads back as the same character: encoding/json leaves DEL and U+202E
+// as they are.
 func (r Report) MarshalIndent() []byte {
 	out, _ := json.MarshalIndent(r, "", "  ")
-	return append(out, '\n')
+	return append(escapeJSON(out), '\n')
+}
+
+// escapeJSON writes each character of JSON text that Printable would
+// escape as \uXXXX. Outside strings, MarshalIndent writes only printable
+// characters, newlines and spaces, so each such character is in a string.
+func escapeJSON(text []byte) []byte {
+	var out []byte
+	for i := 0; i < len(text); {
+		r, n := utf8.DecodeRune(text[i:])
+		if r == '\n' || plain(r, n) {
+			out = append(out, text[i:i+n]...)
+		} else {
+			for _, u := range utf16.AppendRune(nil, r) {
+				out = fmt.Appendf(out, `\u%04x`, u)
+			}
+		}
+		i += n
+	}
+	return out
 }
 
 // Errorf is an error that points at no file, such as a target that cannot

@@ -193,6 +193,12 @@ func TestCorruptedVCLFails(t *testing.T) {
 		},
 		want: []string{"the VCL declares 1001 ACLs; Fastly allows at most 1000", "acl extra_1000 is not in the label chain"},
 	}, {
+		name: "not VCL",
+		corrupt: func(s string) string {
+			return strings.Replace(s, `set req.http.X-Regedge-Label = "cloudfront";`, `set req.http.X-Regedge-Label = "cloudfront"`, 1)
+		},
+		want: []string{"cannot parse the VCL: Parse Error: ", ", line: "},
+	}, {
 		name:    "over 1 MB",
 		corrupt: func(s string) string { return s + "# " + strings.Repeat("x", render.FastlyMaxVCLBytes) + "\n" },
 		want:    []string{"bytes; Fastly accepts at most 1000000 (1 MB)"},

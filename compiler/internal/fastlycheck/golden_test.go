@@ -56,7 +56,7 @@ func TestGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			if !bytes.Equal(got, want) {
-				t.Errorf("render.Fastly differs from %s; run go test ./compiler/fastlycheck -update and review the diff", path)
+				t.Errorf("render.Fastly differs from %s; run go test ./compiler/internal/fastlycheck -update and review the diff", path)
 			}
 		})
 	}

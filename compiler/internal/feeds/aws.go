@@ -7,8 +7,8 @@ func parseAWS(p *parser, root value) *Snapshot {
 	if !ok {
 		return s
 	}
-	s.SyncToken, _ = p.str(top[0])
-	s.Created, _ = p.str(top[1])
+	s.SyncToken, _ = p.strOf(top[0], versionName)
+	s.Created, _ = p.strOf(top[1], versionName)
 	for _, list := range []struct {
 		v   value
 		key string
@@ -23,8 +23,8 @@ func parseAWS(p *parser, root value) *Snapshot {
 				return
 			}
 			pfx, okPrefix := p.prefix(f[0], list.fam)
-			region, okRegion := p.str(f[1])
-			service, okService := p.str(f[2])
+			region, okRegion := p.strOf(f[1], regionName)
+			service, okService := p.strOf(f[2], serviceName)
 			if okPrefix && okRegion && okService {
 				s.Entries = append(s.Entries, Entry{Prefix: pfx, Region: region, Service: service, Range: p.rng(el.at)})
 			}

@@ -28,10 +28,14 @@ func parseAzure(p *parser, root value) *Snapshot {
 		if region == "" {
 			region = "global"
 		}
+		okRegion = okRegion && p.matches(props[0], region, regionName)
 		service, okService := p.optional(props[1])
+		from := props[1]
 		if service == "" {
 			service, _, _ = strings.Cut(name, ".")
+			from = tag[0]
 		}
+		okService = okService && p.matches(from, service, serviceName)
 		r := p.rng(el.at)
 		p.items(props[2], func(v value) {
 			pfx, okPrefix := p.prefix(v, family{})

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -56,6 +57,12 @@ func Formats() []string {
 	}
 	return names
 }
+
+// MaxFileBytes is the most a feed file or download may hold. The real
+// feeds hold a few megabytes (AWS's 2.5 MB, Azure's about 5 MB, GCP's
+// and Oracle's 100 KB); readers read no more than this, plus one byte to
+// tell a file that is larger.
+const MaxFileBytes = 64 << 20
 
 // Entry is one prefix a feed publishes.
 type Entry struct {
@@ -385,6 +392,52 @@ func (p *parser) str(v value) (string, bool) {
 		return "", false
 	}
 	return string(unquote(v.raw)), true
+}
+
+// grammar is what a feed string must match: it reaches the plan,
+// REPORT.md, explain and regedge's messages, which must show it as it is.
+type grammar struct {
+	pattern       *regexp.Regexp
+	summary, what string
+}
+
+var (
+	regionName = grammar{regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$`), "Invalid region",
+		`a region name: a letter or digit, then up to 62 letters, digits, "-" and "_"`}
+	// Services are only matched against exclude_services.
+	serviceName = grammar{regexp.MustCompile(`^[ -~]{0,256}$`), "Invalid service",
+		"a service name: up to 256 printable ASCII characters"}
+	versionName = grammar{regexp.MustCompile(`^[A-Za-z0-9._:+-]{0,64}$`), "Invalid version",
+		`a version: up to 64 letters, digits and "._:+-"`}
+)
+
+// matches reports whether s, read from v, matches g, diagnosing it if not.
+func (p *parser) matches(v value, s string, g grammar) bool {
+	if g.pattern.MatchString(s) {
+		return true
+	}
+	p.errorf(v.at, g.summary, "The %q value %q is not %s; fix the feed or download it again.", v.key, clipped(s), g.what)
+	return false
+}
+
+// strOf returns a string value that matches g.
+func (p *parser) strOf(v value, g grammar) (string, bool) {
+	s, ok := p.str(v)
+	return s, ok && p.matches(v, s, g)
+}
+
+// clipped shortens s to its first 64 bytes, whole characters, for a
+// message.
+func clipped(s string) string {
+	const most = 64
+	if len(s) <= most {
+		return s
+	}
+	cut := most
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "..."
 }
 
 // family is the address family a prefix key accepts.

@@ -419,3 +419,55 @@ func TestCreatedTime(t *testing.T) {
 		}
 	}
 }
+
+// TestParseRefusesHostileStrings refuses each string a feed gives (region,
+// service, syncToken, creation time) that holds a character a terminal
+// would act on, written as a JSON escape or, where JSON allows it, as it
+// is, in every format; the detail quotes the value in Go's escapes.
+func TestParseRefusesHostileStrings(t *testing.T) {
+	chars := map[string]string{"ESC": `\u001b[31m`, "NUL": `\u0000`, "CR": `\r`, "BEL": `\u0007`, "RLO": "\u202e", "DEL": "\x7f"}
+	shown := map[string]string{"ESC": `\x1b[31m`, "NUL": `\x00`, "CR": `\r`, "BEL": `\a`, "RLO": `\u202e`, "DEL": `\x7f`}
+	for name, c := range chars {
+		for _, tt := range []struct {
+			format, src, want, detail string
+		}{
+			{"aws", `{"syncToken": "1", "createDate": "d", "prefixes": [{"ip_prefix": "10.0.0.0/8", "region": "us` + c + `", "service": "s"}], "ipv6_prefixes": []}`,
+				"Invalid region@1:90", `The "region" value "us` + shown[name] + `" is not a region name`},
+			{"aws", `{"syncToken": "1", "createDate": "d", "prefixes": [{"ip_prefix": "10.0.0.0/8", "region": "r", "service": "S` + c + `"}], "ipv6_prefixes": []}`,
+				"Invalid service@1:106", `The "service" value "S` + shown[name] + `" is not a service name`},
+			{"aws", `{"syncToken": "1` + c + `", "createDate": "d", "prefixes": [{"ip_prefix": "10.0.0.0/8", "region": "r", "service": "s"}], "ipv6_prefixes": []}`,
+				"Invalid version@1:15", `The "syncToken" value "1` + shown[name] + `" is not a version`},
+			{"gcp", `{"syncToken": "1", "creationTime": "t` + c + `", "prefixes": [{"ipv4Prefix": "10.0.0.0/8", "service": "s", "scope": "r"}]}`,
+				"Invalid version@1:36", `The "creationTime" value "t` + shown[name] + `" is not a version`},
+			{"gcp", `{"syncToken": "1", "creationTime": "t", "prefixes": [{"ipv4Prefix": "10.0.0.0/8", "service": "s", "scope": "r` + c + `"}]}`,
+				"Invalid region@1:108", `The "scope" value "r` + shown[name] + `" is not a region name`},
+			{"azure", `{"changeNumber": 1, "values": [{"name": "A", "properties": {"region": "r` + c + `", "addressPrefixes": ["1.2.3.0/24"]}}]}`,
+				"Invalid region@1:71", `The "region" value "r` + shown[name] + `" is not a region name`},
+			{"azure", `{"changeNumber": 1, "values": [{"name": "A` + c + `.b", "properties": {"addressPrefixes": ["1.2.3.0/24"]}}]}`,
+				"Invalid service@1:41", `The "name" value "A` + shown[name] + `" is not a service name`},
+			{"oracle", `{"last_updated_timestamp": "t", "regions": [{"region": "r` + c + `", "cidrs": [{"cidr": "1.2.3.0/24", "tags": ["OCI"]}]}]}`,
+				"Invalid region@1:56", `The "region" value "r` + shown[name] + `" is not a region name`},
+			{"oracle", `{"last_updated_timestamp": "t", "regions": [{"region": "r", "cidrs": [{"cidr": "1.2.3.0/24", "tags": ["OCI` + c + `"]}]}]}`,
+				"Invalid service@1:103", `The "tags" value "OCI` + shown[name] + `" is not a service name`},
+		} {
+			s, diags := Parse(tt.format, "feed.json", []byte(tt.src))
+			if len(diags) != 1 || diagString(diags[0]) != tt.want || !strings.HasPrefix(diags[0].Detail, tt.detail) {
+				t.Errorf("%s in %s: got %v, want one %s: %s...", name, tt.src, diags, tt.want, tt.detail)
+				continue
+			}
+			if len(s.Entries) != 0 && !strings.Contains(tt.want, "version") {
+				t.Errorf("%s in %s: the entry was kept: %v", name, tt.src, s.Entries)
+			}
+		}
+	}
+}
+
+// TestParseShortensLongStrings quotes at most 64 bytes of a bad value.
+func TestParseShortensLongStrings(t *testing.T) {
+	long := strings.Repeat("é", 100) + "\x7f"
+	_, diags := Parse("aws", "feed.json", []byte(`{"syncToken": "1", "createDate": "d", "prefixes": [{"ip_prefix": "10.0.0.0/8", "region": "`+long+`", "service": "s"}], "ipv6_prefixes": []}`))
+	want := `The "region" value "` + strings.Repeat("é", 32) + `..." is not a region name: a letter or digit, then up to 62 letters, digits, "-" and "_"; fix the feed or download it again.`
+	if len(diags) != 1 || diags[0].Detail != want {
+		t.Errorf("got %v\nwant %s", diags, want)
+	}
+}

@@ -9,8 +9,8 @@ func parseGCP(p *parser, root value) *Snapshot {
 	if !ok {
 		return s
 	}
-	s.SyncToken, _ = p.str(top[0])
-	s.Created, _ = p.str(top[1])
+	s.SyncToken, _ = p.strOf(top[0], versionName)
+	s.Created, _ = p.strOf(top[1], versionName)
 	p.items(top[2], func(el value) {
 		f, ok := p.fields(el, "ipv4Prefix", "ipv6Prefix", "service", "scope")
 		if !ok {
@@ -29,8 +29,8 @@ func parseGCP(p *parser, root value) *Snapshot {
 		default:
 			p.errorf(el.at, "Entry has no prefix", "Add an ipv4Prefix or ipv6Prefix to this entry.")
 		}
-		service, okService := p.str(f[2])
-		region, okRegion := p.str(f[3])
+		service, okService := p.strOf(f[2], serviceName)
+		region, okRegion := p.strOf(f[3], regionName)
 		if okPrefix && okService && okRegion {
 			s.Entries = append(s.Entries, Entry{Prefix: pfx, Region: region, Service: service, Range: p.rng(el.at)})
 		}

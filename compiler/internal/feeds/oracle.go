@@ -9,13 +9,13 @@ func parseOracle(p *parser, root value) *Snapshot {
 	if !ok {
 		return s
 	}
-	s.Created, _ = p.str(top[0])
+	s.Created, _ = p.strOf(top[0], versionName)
 	p.items(top[1], func(el value) {
 		reg, ok := p.fields(el, "region", "cidrs")
 		if !ok {
 			return
 		}
-		region, okRegion := p.str(reg[0])
+		region, okRegion := p.strOf(reg[0], regionName)
 		p.items(reg[1], func(c value) {
 			cidr, ok := p.fields(c, "cidr", "tags")
 			if !ok {
@@ -25,7 +25,7 @@ func parseOracle(p *parser, root value) *Snapshot {
 			var tags []string
 			badTag := false
 			okTags := p.items(cidr[1], func(t value) {
-				tag, ok := p.str(t)
+				tag, ok := p.strOf(t, serviceName)
 				tags = append(tags, tag)
 				badTag = badTag || !ok
 			})

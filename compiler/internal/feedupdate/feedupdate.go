@@ -16,6 +16,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
+	"github.com/regedge/regedge/compiler/internal/config"
 	"github.com/regedge/regedge/compiler/internal/feeds"
 	"github.com/regedge/regedge/compiler/internal/outdir"
 )
@@ -183,12 +184,15 @@ type current struct {
 // readCurrent reads and parses f's snapshot, or returns nil if there is
 // none yet.
 func readCurrent(f Feed) (*current, error) {
-	data, err := os.ReadFile(f.File)
+	data, err := config.Disk{}.ReadFile(f.File, feeds.MaxFileBytes)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("cannot read the snapshot: %w", err)
+	}
+	if len(data) > feeds.MaxFileBytes {
+		return nil, fmt.Errorf("the snapshot %s is larger than %d MiB, the most a feed file may hold; replace it, or delete it to download the feed afresh", f.File, feeds.MaxFileBytes>>20)
 	}
 	snap, diags := feeds.Parse(f.Format, f.File, data)
 	if diags.HasErrors() {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,6 +14,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/regedge/regedge/compiler/internal/feeds"
 )
 
 // awsFeed returns an AWS feed with the given syncToken, creation time and
@@ -355,6 +358,49 @@ func TestUpdateTimeouts(t *testing.T) {
 			}
 			checkFile(t, file, old)
 		})
+	}
+}
+
+// zeros reads as endless NUL bytes.
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
+}
+
+// TestUpdateTooLarge keeps the snapshot when the download or the snapshot
+// holds more than a feed file may, reading no more of either than that.
+func TestUpdateTooLarge(t *testing.T) {
+	old := awsFeed("1", "2026-01-01-00-00-00", 1)
+	file := snapshotDir(t, old)
+	url, _ := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(w, zeros{}) // until the client hangs up
+	}))
+	r := (&Updater{}).Update(context.Background(), Feed{Name: "aws", Format: "aws", File: file, URL: url})
+	if want := "aws: kept: the response is larger than 64 MiB"; r.String() != want {
+		t.Errorf("result:\n%s\nwant:\n%s", r, want)
+	}
+	checkFile(t, file, old)
+
+	huge := snapshotDir(t, nil)
+	os.MkdirAll(filepath.Dir(huge), 0o755)
+	f, err := os.Create(huge)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Truncate(feeds.MaxFileBytes + 1) // sparse: nothing written
+	f.Close()
+	url, hits := serve(t, serveBytes(awsFeed("2", "2026-07-01-00-00-00", 1)))
+	r = (&Updater{}).Update(context.Background(), Feed{Name: "aws", Format: "aws", File: huge, URL: url})
+	if want := "aws: kept: the snapshot " + huge + " is larger than 64 MiB, the most a feed file may hold; replace it, or delete it to download the feed afresh"; r.String() != want {
+		t.Errorf("result:\n%s\nwant:\n%s", r, want)
+	}
+	if hits.Load() != 0 {
+		t.Errorf("fetched %d times with a snapshot too large, want none", hits.Load())
+	}
+	if info, err := os.Stat(huge); err != nil || info.Size() != feeds.MaxFileBytes+1 {
+		t.Errorf("the snapshot changed: %v %v", info, err)
 	}
 }
 

@@ -4,14 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
-)
 
-// maxFeedSize bounds a download; the largest real feed, Azure's service
-// tags, is under 5 MB.
-const maxFeedSize = 64 << 20
+	"github.com/regedge/regedge/compiler/internal/config"
+	"github.com/regedge/regedge/compiler/internal/feeds"
+)
 
 // validators are the HTTP validators of a snapshot, sent back so the
 // server can answer 304 when the feed has not changed.
@@ -68,15 +66,15 @@ func (u *Updater) fetch(ctx context.Context, rawURL string, v validators) (*down
 	case resp.StatusCode != http.StatusOK:
 		return nil, fmt.Errorf("the server answered %s", resp.Status)
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxFeedSize+1))
+	body, err := config.ReadLimited(resp.Body, feeds.MaxFileBytes)
 	if err != nil {
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			return nil, fmt.Errorf("the response stalled: the body was not complete within %s", timeout)
 		}
 		return nil, fmt.Errorf("the response broke off: %w", withoutURL(err))
 	}
-	if len(body) > maxFeedSize {
-		return nil, fmt.Errorf("the response is larger than %d MiB", maxFeedSize>>20)
+	if len(body) > feeds.MaxFileBytes {
+		return nil, fmt.Errorf("the response is larger than %d MiB", feeds.MaxFileBytes>>20)
 	}
 	return &download{
 		body:       body,

@@ -74,6 +74,55 @@ func within(folder, path string) bool {
 	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
 
+// checkFloor refuses, forced or not, a target folder that holds, at any
+// depth, what build never writes and must never delete: a .git entry (a
+// folder under version control, or one that holds such a folder), a
+// policy (a .hcl file), or a file named like one this build reads (names;
+// a copy of the sources, such as the repository's policy/ folder when the
+// build reads the binary's embedded copy) unless build writes a file of
+// that name itself (written).
+func checkFloor(dir, target string, names, written []string) error {
+	if info, err := os.Stat(target); err != nil || !info.IsDir() {
+		// Gone, or not a folder, which checkOwned refuses.
+		return nil
+	}
+	reads := map[string]bool{}
+	for _, n := range names {
+		reads[n] = true
+	}
+	for _, n := range written {
+		delete(reads, n)
+	}
+	var reason string
+	err := filepath.WalkDir(target, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		name, regular := d.Name(), d.Type().IsRegular()
+		shown := filepath.Join(dir, strings.TrimPrefix(path, target))
+		switch {
+		case path == target:
+			return nil
+		case name == ".git":
+			reason = "it holds " + shown + ", so it is under version control"
+		case regular && strings.HasSuffix(name, ".hcl"):
+			reason = "it holds " + shown + ", a policy, which build never writes"
+		case regular && reads[name]:
+			reason = "it holds " + shown + ", named like a file this build reads"
+		default:
+			return nil
+		}
+		return fs.SkipAll
+	})
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", dir, err)
+	}
+	if reason != "" {
+		return &RefusedError{Dir: dir, Reason: reason}
+	}
+	return nil
+}
+
 // checkOwned refuses a target that exists and is not build's to replace:
 // anything but a folder, or a folder that is neither empty nor marked
 // unless force is set.

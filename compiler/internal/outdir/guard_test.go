@@ -51,7 +51,7 @@ func refused(t *testing.T, err error, forcible bool) {
 func TestRefusesUnmarkedFolder(t *testing.T) {
 	parent := t.TempDir()
 	dir := filepath.Join(parent, "project")
-	writeTree(t, dir, ".git/HEAD=ref", "notes.txt=mine", "policy/p.hcl=policy")
+	writeTree(t, dir, "notes.txt=mine", "src/main.go=package main")
 	before := snapshot(t, dir)
 	err := Replace(dir, newFiles, Options{})
 	refused(t, err, true)
@@ -124,6 +124,53 @@ func TestRefusesFoldersHoldingInputs(t *testing.T) {
 		if err := Replace(filepath.Join(root, dir), newFiles, Options{Inputs: inputs}); err != nil {
 			t.Errorf("%s: %v", dir, err)
 		}
+	}
+}
+
+// TestRefusesWhatBuildNeverWrites: a folder holding, at any depth, a .git
+// entry, a .hcl file or a file named like one the build reads is refused
+// even with Force, marked or not, and before any forcible refusal, so
+// that the message never suggests -force.
+func TestRefusesWhatBuildNeverWrites(t *testing.T) {
+	names := []string{"registry.k8s.io.hcl", "aws-ip-ranges.json"}
+	for tree, reason := range map[string]string{
+		".git/HEAD=ref":                  "it holds out/.git, so it is under version control",
+		"a/b/.git/HEAD=ref":              "it holds out/a/b/.git, so it is under version control",
+		".git=gitdir: ../.git/worktrees": "it holds out/.git, so it is under version control",
+		"policy/registry.hcl=x":          "it holds out/policy/registry.hcl, a policy, which build never writes",
+		"feeds/aws-ip-ranges.json={}":    "it holds out/feeds/aws-ip-ranges.json, named like a file this build reads",
+	} {
+		for _, marked := range []bool{false, true} {
+			for _, force := range []bool{false, true} {
+				parent := t.TempDir()
+				dir := filepath.Join(parent, "out")
+				files := []string{"notes.txt=mine", tree}
+				if marked {
+					files = append(files, Marker+"=")
+				}
+				writeTree(t, dir, files...)
+				before := snapshot(t, dir)
+				t.Chdir(parent)
+				err := Replace("out", newFiles, Options{Force: force, InputNames: names})
+				refused(t, err, false)
+				if want := "refusing to replace out: " + reason; err == nil || err.Error() != want {
+					t.Errorf("%s (marked %v, force %v): %v, want %q", tree, marked, force, err, want)
+				}
+				if got := snapshot(t, dir); !slices.Equal(got, before) {
+					t.Errorf("%s: after the refusal:\n%q\nwant:\n%q", tree, got, before)
+				}
+			}
+		}
+	}
+	// A folder or a link named like them is no such file, and a file
+	// named like one build writes is build's: each is replaced.
+	dir := filepath.Join(t.TempDir(), "out")
+	writeTree(t, dir, "x.hcl/y=z", "aws-ip-ranges.json/y=z", "nginx/nginx.conf=old")
+	if err := os.Symlink("/nowhere/p.hcl", filepath.Join(dir, "p.hcl")); err != nil {
+		t.Fatal(err)
+	}
+	if err := Replace(dir, newFiles, Options{Force: true, InputNames: append(names, "nginx.conf")}); err != nil {
+		t.Fatal(err)
 	}
 }
 

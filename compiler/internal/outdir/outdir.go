@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 
 	"github.com/regedge/regedge/compiler/internal/render"
@@ -26,9 +27,15 @@ on every build: anything added here is deleted by the next build.
 type Options struct {
 	// Force replaces a folder that is not empty and has no marker.
 	Force bool
-	// Inputs are the files the build read (the policy, its override and
-	// feeds). A folder holding one is never replaced, even with Force.
+	// Inputs are the files the build read from disk (the policy, its
+	// override and feeds). A folder holding one is never replaced, even
+	// with Force.
 	Inputs []string
+	// InputNames are the base names of every file the build read, from
+	// disk or embedded. A folder holding a file of one of these names
+	// (other than one Replace writes), at any depth, is never replaced,
+	// even with Force; nor is one holding a .git entry or a .hcl file.
+	InputNames []string
 }
 
 // testHook is called at each step after which a kill would leave
@@ -64,6 +71,13 @@ func Replace(dir string, files []render.File, opts Options) error {
 	defer unlock()
 	if err := recoverLeftovers(target); err != nil {
 		return fmt.Errorf("writing %s: %w", dir, err)
+	}
+	written := []string{Marker}
+	for _, f := range files {
+		written = append(written, path.Base(f.Path))
+	}
+	if err := checkFloor(dir, target, opts.InputNames, written); err != nil {
+		return err
 	}
 	if err := checkOwned(dir, target, opts.Force); err != nil {
 		return err

@@ -38,8 +38,9 @@ type fastlyData struct {
 	// ClientHeader is the request header holding the client address, or ""
 	// for the TCP peer (client.ip).
 	ClientHeader string
-	TrustedHops  int
-	ClientRegex  string
+	// ClientEntry says which entry of ClientHeader is the client.
+	ClientEntry string
+	ClientRegex string
 	// Unknown is an address the plan gives the default label; it stands for
 	// a client whose address cannot be read.
 	Unknown      string
@@ -106,7 +107,6 @@ func Fastly(p *plan.Plan) ([]File, error) {
 		Deployment:   p.Deployment,
 		ShareKey:     fastlyShareKey,
 		ClientHeader: p.ClientIP.Header,
-		TrustedHops:  p.ClientIP.TrustedHops,
 		DefaultLabel: p.Labels[p.Default].Name,
 		ACLs:         acls,
 		InfoURL:      p.Registry.InfoURL,
@@ -119,7 +119,10 @@ func Fastly(p *plan.Plan) ([]File, error) {
 		if !fastlyHeaderName.MatchString(h) {
 			return nil, fmt.Errorf("cannot read the client address from header %q", h)
 		}
-		d.ClientRegex = fmt.Sprintf(`(?:^|,)\s*([^,\s]+)\s*(?:,[^,]*){%d}$`, p.ClientIP.TrustedHops)
+		// Only spaces and tabs are trimmed: PCRE's \s would also take
+		// \n, \r, \f and \v.
+		d.ClientRegex = fmt.Sprintf(`(?:^|,)[ \t]*([^, \t]+)[ \t]*(?:,[^,]*){%d}$`, p.ClientIP.TrustedHops)
+		d.ClientEntry = fastlyClientEntry(p.ClientIP.TrustedHops)
 	}
 	unknown, err := fastlyUnknownAddr(p)
 	if err != nil {
@@ -165,6 +168,20 @@ func Fastly(p *plan.Plan) ([]File, error) {
 		return nil, fmt.Errorf("the VCL is %d bytes; Fastly accepts at most %d (1 MB)", len(vcl), FastlyMaxVCLBytes)
 	}
 	return []File{{Path: "fastly/regedge.vcl", Data: vcl, Entries: d.Prefixes}}, nil
+}
+
+// fastlyClientEntry names the entry of a comma-separated header that is
+// the client when trusted proxies appended the last hops entries.
+func fastlyClientEntry(hops int) string {
+	switch hops {
+	case 0:
+		return "the last entry"
+	case 1:
+		return "the second-to-last entry"
+	case 2:
+		return "the third-to-last entry"
+	}
+	return fmt.Sprintf("the entry with %d after it", hops)
 }
 
 // fastlyACLs gives each label with addresses an ACL of the CIDR prefixes

@@ -73,7 +73,8 @@ func TestFastlyRendersRulesAndTables(t *testing.T) {
 	wantSnippets(t, "regedge.vcl", string(files[0].Data),
 		"acl label_east {\n    \"10.0.0.1\"/32;\n    \"10.0.0.2\"/31;\n    \"10.0.0.4\"/31;\n    \"10.0.0.6\"/32;\n    \"2001:db8::\"/112;\n}",
 		"set req.http.X-Regedge-Label = \"default\";\n    if (var.client ~ label_east) {\n        set req.http.X-Regedge-Label = \"east\";\n    } else if (var.client ~ label_other) {\n        set req.http.X-Regedge-Label = \"other\";\n    }\n}",
-		`if (req.http.X-Forwarded-For ~ "(?:^|,)\s*([^,\s]+)\s*(?:,[^,]*){1}$") {`,
+		"# The client is the second-to-last entry of X-Forwarded-For,",
+		`if (req.http.X-Forwarded-For ~ "(?:^|,)[ \t]*([^, \t]+)[ \t]*(?:,[^,]*){1}$") {`,
 		"table regedge_blob_site {\n    \"east\": \"https://east.example.com/m/b/{digest}/data\",\n}",
 		"\"default\": \"https://main.example/v2/proj/images\",\n    \"east\": \"https://main.example/v2/proj/images\",\n    \"other\": \"http://other.example:5000/v2/mirror\",",
 		"backend site_east {",
@@ -82,6 +83,9 @@ func TestFastlyRendersRulesAndTables(t *testing.T) {
 		"set beresp.ttl = 3600s;",
 		"set beresp.ttl = 90s;",
 		"set bereq.method = \"HEAD\";",
+		"} else if (beresp.status >= 300 && beresp.status < 500) {",
+		"set beresp.ttl = 0s;\n        set beresp.cacheable = false;",
+		"set req.url = regsub(req.url, \"#.*$\", \"\");",
 		"#FASTLY recv\n",
 		"error 605 \"Method Not Allowed\";")
 }
@@ -123,5 +127,13 @@ func TestFastlyRefusesBadHeader(t *testing.T) {
 	p.ClientIP.Header = "X-Forwarded-For; foo"
 	if _, err := Fastly(p); err == nil {
 		t.Error("a header name that is not a token renders")
+	}
+}
+
+func TestFastlyClientEntry(t *testing.T) {
+	for hops, want := range []string{"the last entry", "the second-to-last entry", "the third-to-last entry", "the entry with 3 after it"} {
+		if got := fastlyClientEntry(hops); got != want {
+			t.Errorf("fastlyClientEntry(%d) = %q; want %q", hops, got, want)
+		}
 	}
 }

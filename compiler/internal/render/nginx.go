@@ -2,6 +2,7 @@ package render
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"text/template"
 
@@ -51,7 +52,18 @@ type nginxMap struct {
 type nginxCheck struct {
 	ZoneMB, MaxSizeMB                     int
 	PositiveSec, NegativeSec, InactiveSec int64
+	// Socket is the Unix socket of the check hop.
+	Socket string
+	// URLRegexes match the blob URLs of the sites the check may ask.
+	URLRegexes []string
 }
+
+// nginxCheckSocket is the check hop's socket, in the state folder.
+const nginxCheckSocket = "regedge-check.sock"
+
+// maxSocketPath is the longest path a Unix socket can have on Linux
+// (sun_path, less its terminating NUL).
+const maxSocketPath = 107
 
 // Nginx renders nginx.conf and its geo table.
 func Nginx(p *plan.Plan) ([]File, error) {
@@ -87,6 +99,11 @@ func Nginx(p *plan.Plan) ([]File, error) {
 			PositiveSec: c.PositiveTTL.Seconds(),
 			NegativeSec: c.NegativeTTL.Seconds(),
 			InactiveSec: max(c.PositiveTTL.Seconds(), c.NegativeTTL.Seconds()),
+			Socket:      p.Nginx.StateDir + "/" + nginxCheckSocket,
+			URLRegexes:  checkURLRegexes(p),
+		}
+		if len(d.Check.Socket) > maxSocketPath {
+			return nil, fmt.Errorf("the existence check's socket, %s, is %d characters long; a Unix socket's path can be at most %d, so state_dir can be at most %d", d.Check.Socket, len(d.Check.Socket), maxSocketPath, maxSocketPath-len("/"+nginxCheckSocket))
 		}
 	}
 	for _, s := range p.Sites {
@@ -120,6 +137,23 @@ func Nginx(p *plan.Plan) ([]File, error) {
 		return nil, err
 	}
 	return []File{{Path: "nginx/nginx.conf", Data: conf}, {Path: "nginx/regedge.conf", Data: http, Entries: len(d.Geo.Entries)}}, nil
+}
+
+// checkURLRegexes matches each blob URL of a site some label sends blobs
+// to, in the order labels first name them, with any digest.
+func checkURLRegexes(p *plan.Plan) []string {
+	var out []string
+	seen := map[string]bool{}
+	for l := range p.Labels {
+		a := p.Action(l, request.KindBlob)
+		if a.Site == "" || seen[a.Site] {
+			continue
+		}
+		seen[a.Site] = true
+		before, after := p.Site(a.Site).BlobURLParts()
+		out = append(out, "^"+regexp.QuoteMeta(before)+"(?:"+request.Digest+")"+regexp.QuoteMeta(after)+"$")
+	}
+	return out
 }
 
 // geoTable lists the plan's intervals as CIDR prefixes: nginx's geo module

@@ -94,13 +94,37 @@ func TestNginxMapsAndClientAddress(t *testing.T) {
 }
 
 func TestNginxCheck(t *testing.T) {
-	wantSnippets(t, "regedge.conf", rendered(t, Nginx, testPlan())["nginx/regedge.conf"],
+	conf := rendered(t, Nginx, testPlan())["nginx/regedge.conf"]
+	wantSnippets(t, "regedge.conf", conf,
 		"keys_zone=regedge_exists:3m max_size=12m inactive=3600s",
-		"proxy_cache_valid 200 3600s;",
-		"proxy_cache_valid any 90s;",
+		"proxy_cache_valid 200 3600s;\n        proxy_cache_valid 403 90s;\n    }",
 		"proxy_read_timeout 1500ms;",
 		"auth_request /.regedge/exists;",
+		"proxy_pass \"http://unix:/var/lib/regedge/nginx/regedge-check.sock:/.regedge/check\";",
+		"listen \"unix:/var/lib/regedge/nginx/regedge-check.sock\";",
+		"map $http_x_regedge_mirror $regedge_check_url {\n    \"~^https://east\\.example\\.com/m/b/(?:"+request.Digest+")/data$\" $http_x_regedge_mirror;\n    default \"\";\n}",
+		"proxy_ignore_headers X-Accel-Redirect X-Accel-Expires X-Accel-Limit-Rate X-Accel-Buffering X-Accel-Charset Expires Cache-Control Set-Cookie Vary;",
 		"proxy_ssl_verify on;")
+	// Only the hop, which answers 200, 403 or 401, is cached.
+	if strings.Count(conf, "proxy_cache_valid") != 2 {
+		t.Errorf("regedge.conf caches more than the hop's 200 and 403:\n%s", conf)
+	}
+}
+
+func TestNginxRefusesAStateDirTooLongForTheCheckSocket(t *testing.T) {
+	p := testPlan()
+	p.Nginx.StateDir = "/" + strings.Repeat("d", 87)
+	if _, err := Nginx(p); err != nil {
+		t.Errorf("a socket path of 107 characters: %v", err)
+	}
+	p.Nginx.StateDir += "d"
+	if _, err := Nginx(p); err == nil || !strings.Contains(err.Error(), "state_dir can be at most 88") {
+		t.Errorf("err = %v; want a refusal naming the longest state_dir", err)
+	}
+	p.Check = nil
+	if _, err := Nginx(p); err != nil {
+		t.Errorf("without a check, no socket: %v", err)
+	}
 }
 
 func TestNginxRefusesUnquotableValues(t *testing.T) {

@@ -60,7 +60,9 @@ func writeSites(b *strings.Builder, p *plan.Plan) {
 			classes += ", and every address no feed lists"
 			v4, v6 = "the rest", "the rest"
 		}
-		fmt.Fprintf(b, "| %s | %s | %s | %s |\n", dest, classes, v4, v6)
+		// Classes are feed regions, which feeds checks; this keeps even
+		// a plan built elsewhere from writing control characters.
+		fmt.Fprintf(b, "| %s | %s | %s | %s |\n", dest, diag.Printable(classes), v4, v6)
 	}
 }
 
@@ -131,7 +133,8 @@ func writeWarnings(b *strings.Builder, diags hcl.Diagnostics) {
 		if d.Subject != nil {
 			where = fmt.Sprintf(" (%s:%d:%d)", d.Subject.Filename, d.Subject.Start.Line, d.Subject.Start.Column)
 		}
-		fmt.Fprintf(b, "- **%s**%s: %s\n", d.Summary, where, d.Detail)
+		// A file name or a feed's text could hold control characters.
+		fmt.Fprintf(b, "- **%s**%s: %s\n", diag.Printable(d.Summary), diag.Printable(where), diag.Printable(d.Detail))
 	}
 	if n == 0 {
 		b.WriteString("None.\n")

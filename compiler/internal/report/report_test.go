@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -35,6 +36,29 @@ func TestWrite(t *testing.T) {
 		if !strings.Contains(got, want) {
 			t.Errorf("report lacks %q:\n%s", want, got)
 		}
+	}
+}
+
+// TestWriteEscapes writes no control character, U+202E or invalid byte
+// that a warning's file or text, or a plan's class, holds.
+func TestWriteEscapes(t *testing.T) {
+	const hostile = "\x1b[31m\x00\r\a\u202e\xff"
+	warn := &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "S" + hostile, Detail: "D" + hostile,
+		Subject: &hcl.Range{Filename: "p" + hostile + ".hcl", Start: hcl.Pos{Line: 3, Column: 1}}}
+	p := plantest.Plan("https://east.example.com")
+	p.Labels[plantest.LabelDefault].Classes = []string{"aws:r" + hostile}
+	got := string(Write([]*plan.Plan{p}, nil, hcl.Diagnostics{warn}))
+	const shown = `\x1b[31m\x00\r\a\u202e\xff`
+	for _, want := range []string{
+		"| upstream main | aws:r" + shown + ", and every address no feed lists |",
+		"- **S" + shown + "** (p" + shown + ".hcl:3:1): D" + shown + "\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("report lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.ContainsAny(got, "\x1b\x00\r\a\u202e") || !utf8.ValidString(got) {
+		t.Errorf("report holds a control character:\n%q", got)
 	}
 }
 

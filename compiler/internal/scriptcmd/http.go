@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -15,7 +17,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
-const httpgetUsage = "usage: httpget [-X METHOD] [-H 'Name: value']... [-show HEADER]... [-within DURATION] [-body] [-h2c] URL"
+const httpgetUsage = "usage: httpget [-X METHOD] [-H 'Name: value']... [-show HEADER]... [-pad N]... [-data N] [-within DURATION] [-body] [-twice] [-h2c] URL"
 
 // client sends each request on a new connection, ignores proxy settings
 // and never follows redirects, so scripts see exactly what a server answered.
@@ -41,8 +43,12 @@ func h2cOnly() *http.Protocols {
 
 // cmdHTTPGet sends one request and prints the status, the Location and
 // the headers named by -show, then with -body a blank line and the body.
-// With -within, the answer must come in time. With -h2c, it speaks
-// HTTP/2 without TLS, with prior knowledge.
+// Each -pad adds a header line X-Pad-<i> of N bytes, and -data sends a
+// body of N bytes, to try a server's limits. With -within, the answer
+// must come in time. With -twice, it sends the request again on the
+// same connection and prints both answers: the server must have kept
+// the connection open after the first. With -h2c, it speaks HTTP/2
+// without TLS, with prior knowledge.
 // With !, it expects the request to fail at the transport level, as when
 // nothing listens on the port.
 func cmdHTTPGet(ts *testscript.TestScript, neg bool, args []string) {
@@ -51,7 +57,11 @@ func cmdHTTPGet(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("%s: %v", httpgetUsage, err)
 	}
 	start := time.Now()
-	out, err := g.do()
+	do := g.do
+	if g.twice {
+		do = g.doTwice
+	}
+	out, err := do()
 	if took := time.Since(start); g.within > 0 && took > g.within {
 		ts.Fatalf("httpget: the answer took %v, more than %v", took.Round(time.Millisecond), g.within)
 	}
@@ -74,6 +84,9 @@ type httpGet struct {
 	within  time.Duration
 	body    bool
 	h2c     bool
+	twice   bool
+	pads    []int
+	data    int
 	url     string
 }
 
@@ -90,8 +103,21 @@ func parseHTTPGet(args []string) (*httpGet, error) {
 	fs.DurationVar(&g.within, "within", 0, "")
 	fs.BoolVar(&g.body, "body", false, "")
 	fs.BoolVar(&g.h2c, "h2c", false, "")
+	fs.BoolVar(&g.twice, "twice", false, "")
+	fs.Func("pad", "", func(s string) error {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 1<<20 {
+			return fmt.Errorf("-pad %s is not a size from 1 to 1048576", s)
+		}
+		g.pads = append(g.pads, n)
+		return nil
+	})
+	fs.IntVar(&g.data, "data", 0, "")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
+	}
+	if g.data < 0 || g.data > 64<<20 {
+		return nil, fmt.Errorf("-data %d is not a size from 0 to 64 MiB", g.data)
 	}
 	if fs.NArg() != 1 {
 		return nil, errors.New("want exactly one URL")
@@ -102,14 +128,52 @@ func parseHTTPGet(args []string) (*httpGet, error) {
 
 // do sends the request and returns what httpget prints.
 func (g *httpGet) do() (string, error) {
-	req, err := verify.NewRawRequest(context.Background(), g.method, g.url)
+	if g.h2c {
+		return g.send(context.Background(), h2cClient)
+	}
+	return g.send(context.Background(), client)
+}
+
+// doTwice sends the request twice over one keep-alive connection and
+// returns both answers, or an error if the server closed the connection
+// after the first.
+func (g *httpGet) doTwice() (string, error) {
+	tr := &http.Transport{Proxy: nil, MaxConnsPerHost: 1}
+	defer tr.CloseIdleConnections()
+	c := &http.Client{Timeout: client.Timeout, Transport: tr, CheckRedirect: client.CheckRedirect}
+	first, err := g.send(context.Background(), c)
+	if err != nil {
+		return "", err
+	}
+	reused := false
+	ctx := httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{
+		GotConn: func(info httptrace.GotConnInfo) { reused = info.Reused },
+	})
+	second, err := g.send(ctx, c)
+	switch {
+	case err != nil:
+		return "", err
+	case !reused:
+		return "", fmt.Errorf("%s %s: the server closed the connection after its first answer:\n%s", g.method, g.url, first)
+	}
+	return first + second, nil
+}
+
+// send sends the request with c and returns what httpget prints for it.
+func (g *httpGet) send(ctx context.Context, c *http.Client) (string, error) {
+	req, err := verify.NewRawRequest(ctx, g.method, g.url)
 	if err != nil {
 		return "", err
 	}
 	setHeaders(req, g.headers)
-	c := client
-	if g.h2c {
-		c = h2cClient
+	for i, n := range g.pads {
+		req.Header.Set(fmt.Sprintf("X-Pad-%d", i+1), strings.Repeat("a", n))
+	}
+	if g.data > 0 {
+		body := strings.Repeat("a", g.data)
+		req.ContentLength = int64(g.data)
+		req.Body = io.NopCloser(strings.NewReader(body))
+		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(body)), nil }
 	}
 	resp, err := c.Do(req)
 	if err != nil {

@@ -1,6 +1,8 @@
 package scriptcmd
 
 import (
+	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -163,5 +165,52 @@ func TestHTTPGetH2C(t *testing.T) {
 	g.url = http1.URL + "/"
 	if out, err := g.do(); err == nil {
 		t.Errorf("an HTTP/1.1 server answered h2c: %s", out)
+	}
+}
+
+func TestHTTPGetTwiceNeedsTheConnectionKept(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/close" {
+			w.Header().Set("Connection", "close")
+		}
+		w.Header().Set("Location", "/there")
+		w.WriteHeader(http.StatusTemporaryRedirect)
+	}))
+	defer srv.Close()
+	g, err := parseHTTPGet([]string{"-twice", srv.URL + "/keep"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := g.doTwice()
+	if want := "STATUS 307\nLocation: /there\nSTATUS 307\nLocation: /there\n"; err != nil || out != want {
+		t.Errorf("kept connection: %q, %v; want %q", out, err, want)
+	}
+	g.url = srv.URL + "/close"
+	if out, err := g.doTwice(); err == nil || !strings.Contains(err.Error(), "closed the connection") {
+		t.Errorf("closed connection: %q, %v; want an error", out, err)
+	}
+}
+
+func TestHTTPGetPadsAndData(t *testing.T) {
+	got := make(chan string, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		got <- fmt.Sprintf("%d %d %d", len(r.Header.Get("X-Pad-1")), len(r.Header.Get("X-Pad-2")), len(body))
+	}))
+	defer srv.Close()
+	g, err := parseHTTPGet([]string{"-pad", "9000", "-pad", "3", "-data", "70000", srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.do(); err != nil {
+		t.Fatal(err)
+	}
+	if s := <-got; s != "9000 3 70000" {
+		t.Errorf("server saw pads and body of %s bytes, want 9000 3 70000", s)
+	}
+	for _, args := range [][]string{{"-pad", "0", srv.URL}, {"-pad", "x", srv.URL}, {"-data", "-1", srv.URL}} {
+		if _, err := parseHTTPGet(args); err == nil {
+			t.Errorf("parseHTTPGet(%q) succeeded", args)
+		}
 	}
 }

@@ -29,7 +29,9 @@ func Commands() map[string]func(ts *testscript.TestScript, neg bool, args []stri
 		"capture":      cmdCapture,
 		"connmirror":   cmdConnMirror,
 		"cranepull":    cmdCranePull,
+		"ctrlchars":    cmdCtrlChars,
 		"edit":         cmdEdit,
+		"falcosim":     cmdFalcoSim,
 		"faultcheck":   cmdFaultCheck,
 		"faultmirror":  cmdFaultMirror,
 		"faultsites":   cmdFaultSites,
@@ -51,9 +53,11 @@ func Commands() map[string]func(ts *testscript.TestScript, neg bool, args []stri
 		"probemirror":  cmdProbeMirror,
 		"repocopy":     cmdRepoCopy,
 		"sigsend":      cmdSigsend,
+		"slowheader":   cmdSlowHeader,
 		"subst":        cmdSubst,
 		"unpack":       cmdUnpack,
 		"waitfile":     cmdWaitFile,
+		"waitgone":     cmdWaitGone,
 		"waithttp":     cmdWaitHTTP,
 		"xffproxy":     cmdXFFProxy,
 	}
@@ -137,20 +141,26 @@ func cmdFreeport(ts *testscript.TestScript, neg bool, args []string) {
 
 // cmdSubst expands $VAR and ${VAR} in files in place; $$ stands for $.
 func cmdSubst(ts *testscript.TestScript, neg bool, args []string) {
+	rewrite(ts, neg, "subst", args, func(s string) (string, error) { return expand(s, ts.Getenv) })
+}
+
+// rewrite runs the command name, which changes each file of args in place
+// by change.
+func rewrite(ts *testscript.TestScript, neg bool, name string, args []string, change func(string) (string, error)) {
 	if neg || len(args) == 0 {
-		ts.Fatalf("usage: subst FILE...")
+		ts.Fatalf("usage: %s FILE...", name)
 	}
 	for _, file := range args {
 		data, err := os.ReadFile(ts.MkAbs(file))
 		if err != nil {
-			ts.Fatalf("subst: %s: %v", file, pathless(err))
+			ts.Fatalf("%s: %s: %v", name, file, pathless(err))
 		}
-		out, err := expand(string(data), ts.Getenv)
+		out, err := change(string(data))
 		if err != nil {
-			ts.Fatalf("subst: %s: %v", file, err)
+			ts.Fatalf("%s: %s: %v", name, file, err)
 		}
 		if err := os.WriteFile(ts.MkAbs(file), []byte(out), 0o666); err != nil {
-			ts.Fatalf("subst: %s: %v", file, pathless(err))
+			ts.Fatalf("%s: %s: %v", name, file, pathless(err))
 		}
 	}
 }

@@ -40,7 +40,7 @@ func cmdMirror(ts *testscript.TestScript, neg bool, args []string) {
 // cmdFaultMirror runs a mirror that misbehaves as MODE says, setting NAME
 // to its base URL. See faultHandler for the modes.
 func cmdFaultMirror(ts *testscript.TestScript, neg bool, args []string) {
-	const usage = "usage: faultmirror NAME hang|slow=DURATION|status=CODE|trickle=DURATION|continue=CODE|headbody=CODE|raw=CODE|header=CODE:NAME:VALUE|bigheader=N|headers=N|garbage|cut"
+	const usage = "usage: faultmirror NAME [target:]hang|slow=DURATION|status=CODE|trickle=DURATION|continue=CODE|headbody=CODE|raw=CODE|reason=CODE|header=CODE:NAME:VALUE|bigheader=N|headers=N|longbody|garbage|cut"
 	if neg || len(args) != 2 {
 		ts.Fatalf(usage)
 	}
@@ -67,11 +67,18 @@ func cmdFaultMirror(ts *testscript.TestScript, neg bool, args []string) {
 //   - raw=CODE: a status line with CODE as it is, which may be no HTTP
 //     status (2000, 099) or one net/http would not send as the answer
 //     (101, 103), and an empty body;
+//   - reason=CODE: CODE with a reason phrase of characters a terminal
+//     acts on (hostileReason) and an empty body;
 //   - header=CODE:NAME:VALUE: CODE with the header NAME: VALUE;
 //   - bigheader=N: a 200 with one header whose value is N bytes;
 //   - headers=N: a 200 with N headers;
+//   - longbody: a 404 whose body goes on for 1 GiB;
 //   - garbage: bytes that are not HTTP, then closes the connection;
 //   - cut: half a status line and header, then closes the connection.
+//
+// With the prefix target: (target:hang, say) it answers GET /healthz with
+// 200 "ok\n", as every regedge target does (rule 11), and everything else
+// as the mode says: a faulty target that verify's health check lets by.
 //
 // Each keeps the connection open for further requests unless it says it
 // closes it. The log gives each request the final status the mode answers
@@ -79,6 +86,19 @@ func cmdFaultMirror(ts *testscript.TestScript, neg bool, args []string) {
 // "-" if the client leaves first); the others as the request comes, so
 // the line is there however early the client gives up.
 func faultHandler(mode string) (http.Handler, error) {
+	if inner, ok := strings.CutPrefix(mode, "target:"); ok {
+		h, err := faultHandler(inner)
+		if err != nil {
+			return nil, err
+		}
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodGet && r.RequestURI == "/healthz" {
+				w.Write([]byte("ok\n"))
+				return
+			}
+			h.ServeHTTP(w, r)
+		}), nil
+	}
 	kind, arg, _ := strings.Cut(mode, "=")
 	switch kind {
 	case "hang":
@@ -139,12 +159,16 @@ func faultHandler(mode string) (http.Handler, error) {
 		return rawHandler("200", func(ctx context.Context, conn net.Conn) bool {
 			return trickle(ctx, conn, head, d)
 		}), nil
-	case "raw":
+	case "raw", "reason":
 		if arg == "" || strings.Trim(arg, "0123456789") != "" {
 			return nil, fmt.Errorf("bad status %q", arg)
 		}
+		reason := "Whatever"
+		if kind == "reason" {
+			reason = hostileReason
+		}
 		return rawHandler(arg, func(_ context.Context, conn net.Conn) bool {
-			return write(conn, "HTTP/1.1 "+arg+" Whatever\r\nContent-Length: 0\r\n\r\n")
+			return write(conn, "HTTP/1.1 "+arg+" "+reason+"\r\nContent-Length: 0\r\n\r\n")
 		}), nil
 	case "header":
 		code, name, value, ok := cutHeader(arg)
@@ -171,6 +195,18 @@ func faultHandler(mode string) (http.Handler, error) {
 		return rawHandler("200", func(_ context.Context, conn net.Conn) bool {
 			return write(conn, head)
 		}), nil
+	case "longbody":
+		const size = 1 << 30
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Length", strconv.Itoa(size))
+			w.WriteHeader(http.StatusNotFound)
+			chunk := strings.Repeat("a", 64<<10)
+			for n := 0; n < size; n += len(chunk) {
+				if _, err := io.WriteString(w, chunk); err != nil {
+					return
+				}
+			}
+		}), nil
 	case "garbage":
 		return rawHandler("-", func(_ context.Context, conn net.Conn) bool {
 			write(conn, "SSH-2.0-OpenSSH_9.2\r\n\x00\xff garbage \r\n\r\n")
@@ -184,6 +220,11 @@ func faultHandler(mode string) (http.Handler, error) {
 	}
 	return nil, fmt.Errorf("unknown mode %q", mode)
 }
+
+// hostileReason is the reason phrase of reason=CODE: a colour change
+// (ESC), NUL, BEL, a bare CR, U+202E (which turns the rest of a line
+// around) and a byte that is not UTF-8.
+const hostileReason = "Bad \x1b[31mred\x00\a\r\u202e\xff"
 
 // cutHeader splits a header mode's CODE:NAME:VALUE.
 func cutHeader(arg string) (code int, name, value string, ok bool) {
@@ -299,6 +340,8 @@ func serve(ts *testscript.TestScript, name string, h http.Handler) string {
 		Handler:     accessLog(h, logFile),
 		ErrorLog:    log.New(io.Discard, "", 0),
 		BaseContext: func(net.Listener) context.Context { return ctx },
+		// h answers every request, "OPTIONS *" included.
+		DisableGeneralOptionsHandler: true,
 	}
 	go srv.Serve(l)
 	ts.Defer(func() {

@@ -288,6 +288,7 @@ func TestFaultRawHeaderAndBigAnswers(t *testing.T) {
 	for mode, want := range map[string]string{
 		"raw=2000":                         "HTTP/1.1 2000 Whatever\r\nContent-Length: 0\r\n\r\n",
 		"raw=101":                          "HTTP/1.1 101 Whatever\r\nContent-Length: 0\r\n\r\n",
+		"reason=500":                       "HTTP/1.1 500 Bad \x1b[31mred\x00\a\r\u202e\xff\r\nContent-Length: 0\r\n\r\n",
 		"header=404:X-Accel-Redirect:/v2/": "HTTP/1.1 404 Not Found\r\nX-Accel-Redirect: /v2/\r\nContent-Length: 0\r\n\r\n",
 		"bigheader=5":                      "HTTP/1.1 200 OK\r\nX-Big: bbbbb\r\nContent-Length: 0\r\n\r\n",
 		"headers=2":                        "HTTP/1.1 200 OK\r\nX-Header-0: 0\r\nX-Header-1: 1\r\nContent-Length: 0\r\n\r\n",
@@ -336,8 +337,32 @@ func TestFaultHangEndsWithTheServer(t *testing.T) {
 	}
 }
 
+// TestFaultTargetAndLongBody: with target:, a mode answers /healthz as a
+// regedge target does and misbehaves on everything else; longbody's body
+// goes on for a gigabyte.
+func TestFaultTargetAndLongBody(t *testing.T) {
+	addr, logged, _ := startFault(t, "target:longbody")
+	for _, path := range []string{"/healthz", "/v2/"} {
+		conn, r := dialFault(t, addr)
+		fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: target\r\n\r\n", path)
+		resp, err := http.ReadResponse(r, &http.Request{Method: http.MethodGet})
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		resp.Body.Close()
+		got := fmt.Sprintf("%d %d %d", resp.StatusCode, resp.ContentLength, len(body))
+		if want := map[string]string{"/healthz": "200 3 3", "/v2/": "404 1073741824 1048576"}[path]; got != want {
+			t.Errorf("%s: status, length and body read %s, want %s", path, got, want)
+		}
+	}
+	if got, want := logged(), "GET /healthz 200\nGET /v2/ 404\n"; got != want {
+		t.Errorf("log %q, want %q", got, want)
+	}
+}
+
 func TestFaultModeErrors(t *testing.T) {
-	for _, mode := range []string{"", "nosuch", "slow=x", "status=99", "status=600", "continue=100", "continue=x", "headbody=", "trickle=0s", "trickle=-1s", "trickle=x", "raw=", "raw=2x", "header=404", "header=404:X", "header=99:X:y", "header=x:X:y", "bigheader=-1", "headers=x"} {
+	for _, mode := range []string{"", "nosuch", "target:", "target:nosuch", "slow=x", "status=99", "status=600", "continue=100", "continue=x", "headbody=", "trickle=0s", "trickle=-1s", "trickle=x", "raw=", "raw=2x", "reason=", "reason=5x", "header=404", "header=404:X", "header=99:X:y", "header=x:X:y", "bigheader=-1", "headers=x"} {
 		if _, err := faultHandler(mode); err == nil {
 			t.Errorf("faultHandler(%q) accepted", mode)
 		}

@@ -87,3 +87,51 @@ func waitFile(path string, timeout time.Duration) error {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// cmdWaitGone waits until the process whose id is in PIDFILE has exited,
+// for at most 10 seconds: a server told to stop must stop. One that does
+// not is killed before the script fails, as testscript would otherwise
+// wait for it for ever.
+func cmdWaitGone(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: waitgone PIDFILE")
+	}
+	pid, err := readPid(ts.MkAbs(args[0]))
+	if err != nil {
+		ts.Fatalf("waitgone: %s: %v", args[0], err)
+	}
+	if err := waitGone(pid, 10*time.Second); err != nil {
+		syscall.Kill(pid, syscall.SIGKILL)
+		ts.Fatalf("waitgone: %v; killed it", err)
+	}
+}
+
+// waitGone polls every 20ms until process pid has exited (it is gone, or
+// a zombie its parent has yet to reap) or timeout passes.
+func waitGone(pid int, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for running(pid) {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("process %d still runs after %v", pid, timeout)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return nil
+}
+
+// running reports whether process pid runs: /proc lists it in a state
+// other than zombie or dead.
+func running(pid int) bool {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	// The state follows the command name, which is in parentheses and
+	// may hold any byte.
+	i := strings.LastIndexByte(string(stat), ')')
+	if i < 0 || i+2 >= len(stat) {
+		return false
+	}
+	state := stat[i+2]
+	return state != 'Z' && state != 'X'
+}

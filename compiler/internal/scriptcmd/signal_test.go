@@ -2,6 +2,7 @@ package scriptcmd
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -63,5 +64,28 @@ func TestSignalNames(t *testing.T) {
 		if _, ok := signals[name]; !ok {
 			t.Errorf("sigsend does not know %s", name)
 		}
+	}
+}
+
+// TestWaitGone: waitGone returns once a process has exited, zombie or
+// reaped, and fails on one that keeps running.
+func TestWaitGone(t *testing.T) {
+	cmd := exec.Command("sleep", "60")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	pid := cmd.Process.Pid
+	if err := waitGone(pid, 100*time.Millisecond); err == nil {
+		t.Fatal("waitGone returned while the process runs")
+	}
+	cmd.Process.Kill()
+	// Not yet reaped: a zombie has exited.
+	if err := waitGone(pid, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	if err := waitGone(pid, 5*time.Second); err != nil {
+		t.Fatal(err)
 	}
 }

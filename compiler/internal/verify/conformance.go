@@ -47,13 +47,15 @@ type CaseMismatch struct {
 }
 
 // runCorpus sends every corpus case to the endpoint, each on a connection
-// of its own, and returns the cases answered otherwise than the rules say,
-// allowing for the refusals the corpus records for target (for every
-// target when target is "").
-func runCorpus(ctx context.Context, cfg Config, mirrors *mirrorState) (int, []CaseMismatch) {
+// of its own, and returns how many were answered and the cases answered
+// otherwise than the rules say, allowing for the refusals the corpus
+// records for target (for every target when target is ""). It stops
+// sending when ctx is done; errs counts the cases that got no answer.
+func runCorpus(ctx context.Context, cfg Config, mirrors *mirrorState, errs *errorRun) (int, []CaseMismatch) {
 	cases := corpus(cfg.Plan, cfg.Blob, corpusClient(cfg.Plan))
 	var mu sync.Mutex
 	var out []CaseMismatch
+	answered := 0
 	work := make(chan Case)
 	var wg sync.WaitGroup
 	for range max(cfg.Concurrency, 1) {
@@ -63,22 +65,31 @@ func runCorpus(ctx context.Context, cfg Config, mirrors *mirrorState) (int, []Ca
 			for c := range work {
 				want := c.answer(ctx, cfg.Plan, mirrors)
 				got := sendRaw(ctx, cfg.Endpoint, c, want)
-				if allowed(c, cfg.Target, want, got) {
+				if ctx.Err() != nil {
 					continue
 				}
+				errs.answered("corpus case "+strconv.Quote(c.Name), got)
 				mu.Lock()
-				out = append(out, CaseMismatch{Case: c.Name, Request: clip(strconv.Quote(c.wire()), 300), Want: want, Refusable: c.Refusable, Got: got})
+				answered++
+				if !allowed(c, cfg.Target, want, got) {
+					out = append(out, CaseMismatch{Case: c.Name, Request: clip(strconv.Quote(c.wire()), 300), Want: want, Refusable: c.Refusable, Got: got})
+				}
 				mu.Unlock()
 			}
 		}()
 	}
+feed:
 	for _, c := range cases {
-		work <- c
+		select {
+		case work <- c:
+		case <-ctx.Done():
+			break feed
+		}
 	}
 	close(work)
 	wg.Wait()
 	sortCaseMismatches(out)
-	return len(cases), out
+	return answered, out
 }
 
 // allowed reports whether got is an answer the rules allow for the case
@@ -159,15 +170,35 @@ func sendRaw(ctx context.Context, endpoint string, c Case, want Answer) Answer {
 		}
 		conn = tc
 	}
-	deadline, _ := ctx.Deadline()
-	conn.SetDeadline(deadline)
-	if _, err := io.WriteString(conn, c.wire()); err != nil {
-		if closed(err) {
-			return Answer{Status: statusClosed}
+	// The case's deadline, or the run's end, cuts a read or write short.
+	defer context.AfterFunc(ctx, func() { conn.SetDeadline(time.Now()) })()
+	// A server may answer before it has read the whole request (a body it
+	// does not want, say), and then close the connection or stop reading:
+	// the answer is read while the request is written, and it counts.
+	written := make(chan error, 1)
+	go func() {
+		_, err := io.WriteString(conn, c.wire())
+		written <- err
+	}()
+	a := readRaw(conn, c.Method, want)
+	if a.Err != "" {
+		if err := <-written; err != nil {
+			if closed(err) {
+				return Answer{Status: statusClosed}
+			}
+			return Answer{Err: err.Error()}
 		}
-		return Answer{Err: err.Error()}
 	}
-	br := bufio.NewReader(conn)
+	return a
+}
+
+// readRaw reads the answer to a corpus request from conn: its status and
+// Location, and the headers want requires.
+func readRaw(conn net.Conn, method string, want Answer) Answer {
+	// Interim answers and the final one's headers share the limit; the
+	// final answer's body is not read.
+	capped := &capReader{r: conn, n: maxAnswerHeaderBytes}
+	br := bufio.NewReader(capped)
 	start, err := br.Peek(5)
 	if len(start) == 0 && closed(err) {
 		return Answer{Status: statusClosed}
@@ -176,11 +207,14 @@ func sendRaw(ctx context.Context, endpoint string, c Case, want Answer) Answer {
 		return Answer{Status: statusHTTP09}
 	}
 	for {
-		resp, err := http.ReadResponse(br, &http.Request{Method: c.Method})
+		resp, err := http.ReadResponse(br, &http.Request{Method: method})
 		if err != nil {
+			// Cut short by the limit, the last line may read as malformed.
+			if capped.n <= 0 {
+				err = errHeaderTooLarge
+			}
 			return Answer{Err: "no answer: " + err.Error()}
 		}
-		resp.Body.Close()
 		// An interim answer (100 Continue) comes before the final one.
 		if resp.StatusCode < 200 && resp.StatusCode != http.StatusSwitchingProtocols {
 			continue

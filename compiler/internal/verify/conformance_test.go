@@ -73,7 +73,7 @@ func TestCorpusAgainstServe(t *testing.T) {
 	mirror := newMirror(t)
 	p := plantest.Plan(mirror.URL)
 	cfg := Config{Plan: p, Endpoint: startServe(t, proxy.New(p)), Blob: blob, Concurrency: 4, Target: targetProxy}
-	n, mismatches := runCorpus(context.Background(), cfg, newMirrorState())
+	n, mismatches := runCorpus(context.Background(), cfg, newMirrorState(), &errorRun{})
 	for _, m := range mismatches {
 		t.Errorf("%s: %s\n  want %s\n  got  %s", m.Case, m.Request, describe(m.Want), describe(m.Got))
 	}
@@ -104,7 +104,7 @@ func TestCorpusCatchesDivergence(t *testing.T) {
 		}
 	})
 	cfg := Config{Plan: p, Endpoint: startTarget(t, bad), Blob: blob, Concurrency: 4}
-	_, mismatches := runCorpus(context.Background(), cfg, newMirrorState())
+	_, mismatches := runCorpus(context.Background(), cfg, newMirrorState(), &errorRun{})
 	found := map[string]bool{}
 	for _, m := range mismatches {
 		found[m.Case] = true
@@ -157,6 +157,19 @@ func TestForbidden(t *testing.T) {
 			t.Errorf("%s: forbidden = %v, want %v", tt.name, got, tt.want)
 		}
 	}
+	// i10-ops: only a scheme in RFC 3986's grammar at the very start makes
+	// a target absolute-form, and an http URI names a host.
+	for target, want := range map[string]bool{
+		"ftp://x/v2/": false, "http://u@x:80/v2/": false,
+		"v2/a://x/v2/": true, "://x/v2/": true, "1http://x/v2/": true,
+		"http:///v2/": true, "http://u@:80/v2/": true,
+	} {
+		c := ok
+		c.Target = target
+		if got := forbidden(c); got != want {
+			t.Errorf("target %q: forbidden = %v, want %v", target, got, want)
+		}
+	}
 }
 
 // TestAllowed: what a target may answer instead of the rules' answer.
@@ -195,5 +208,36 @@ func TestRefusalsNameTargets(t *testing.T) {
 		if !slices.Contains(target.Names(), r.target) {
 			t.Errorf("a refusal names %q, which is not a target", r.target)
 		}
+	}
+}
+
+// TestBodyRefusals (i10-ops): the proxy's 413 for a body over 64 KiB is
+// recorded, and only beyond its limit; nginx reads a body of any size.
+func TestBodyRefusals(t *testing.T) {
+	p := plantest.Plan("http://mirror.invalid")
+	want := map[string]map[string]int{
+		"GET with a body of 65536 bytes":   nil,
+		"GET with a body of 65537 bytes":   {targetProxy: 413},
+		"GET with a body of 1048576 bytes": {targetProxy: 413},
+		"GET with a body of 2097152 bytes": {targetProxy: 413},
+	}
+	seen := 0
+	for _, c := range corpus(p, blob, corpusClient(p)) {
+		w, ok := want[c.Name]
+		if !ok {
+			continue
+		}
+		seen++
+		if len(c.Refused) != len(w) {
+			t.Errorf("%s: refused by %v, want %v", c.Name, c.Refused, w)
+		}
+		for target, status := range w {
+			if c.Refused[target] != status {
+				t.Errorf("%s: refused by %v, want %v", c.Name, c.Refused, w)
+			}
+		}
+	}
+	if seen != len(want) {
+		t.Errorf("%d of the %d body cases are in the corpus", seen, len(want))
 	}
 }

@@ -3,6 +3,7 @@ package verify
 import (
 	"fmt"
 	"net/netip"
+	"regexp"
 	"strings"
 
 	"github.com/regedge/regedge/compiler/plan"
@@ -75,6 +76,10 @@ func corpus(p *plan.Plan, blob string, client netip.Addr) []Case {
 	g.framing()
 	g.headerLimits()
 	g.edgeParsers()
+	// i10-ops: targets that only look absolute-form, and bodies around
+	// the proxy's limit.
+	g.lookalikeSchemes()
+	g.largeBodies()
 	record(g.cases)
 	return g.cases
 }
@@ -125,7 +130,12 @@ func forbidden(c Case) bool {
 		}
 	}
 	switch t := c.Target; {
-	case strings.HasPrefix(t, "/"), strings.Contains(t, "://"):
+	case strings.HasPrefix(t, "/"):
+	case absoluteForm.MatchString(t):
+		// An http or https URI names a host (RFC 9110, 4.2.1).
+		if absoluteHost(t) == "" {
+			return true
+		}
 	case t == "*" && c.Method == "OPTIONS":
 	case c.Method == "CONNECT":
 	default:
@@ -152,6 +162,26 @@ func forbidden(c Case) bool {
 		}
 	}
 	return hosts > 1 || hosts == 0 && c.Proto != "HTTP/1.0"
+}
+
+// absoluteForm matches the scheme and "://" that start an absolute-form
+// target, as the rules read one.
+var absoluteForm = regexp.MustCompile(request.AbsoluteForm)
+
+// absoluteHost returns the host an absolute-form target names: its
+// authority without userinfo and port.
+func absoluteHost(target string) string {
+	authority := target[len(absoluteForm.FindString(target)):]
+	if i := strings.IndexAny(authority, "/?#"); i >= 0 {
+		authority = authority[:i]
+	}
+	if i := strings.LastIndexByte(authority, '@'); i >= 0 {
+		authority = authority[i+1:]
+	}
+	if i := strings.LastIndexByte(authority, ':'); i >= 0 && !strings.HasSuffix(authority, "]") {
+		authority = authority[:i]
+	}
+	return authority
 }
 
 // isTokenChar reports whether r may appear in an HTTP token (tchar).
@@ -553,4 +583,43 @@ func (g *generator) headerLimits() {
 	g.add(Case{Name: "Connection naming the client header", Target: g.blobPath(), Headers: []string{"Connection: " + h}})
 	g.add(Case{Name: "Connection naming Host", Target: g.manifest("latest"), Headers: []string{"Connection: Host"}})
 	g.add(Case{Name: "Connection naming a header nobody reads", Target: g.blobPath(), Headers: []string{"Connection: X-Other", "X-Other: 1"}})
+}
+
+// lookalikeSchemes (i10-ops): only a scheme in RFC 3986's grammar at the
+// very start of the target makes it absolute-form. Each lookalike here
+// ends in a path that would be routed if the text before its "://" were
+// taken for a scheme and authority.
+func (g *generator) lookalikeSchemes() {
+	path := "registry.test" + g.manifest("latest")
+	for _, t := range []string{
+		"/v2/a://" + path,
+		"/x://" + path,
+		"://" + path,
+		"1http://" + path,
+		"+http://" + path,
+		"-http://" + path,
+		"ht_tp://" + path,
+		"ht%74p://" + path,
+		"v2/a://" + path,
+		"x?y://" + path,
+		"http:/" + path,
+		"http:" + path,
+		"http//" + path,
+		"ftp://" + path,
+		"h://" + path,
+		"a+b-c.9://" + path,
+		"hTTpS://" + path,
+		"http:///v2/" + corpusRepo + "/manifests/latest",
+		"http://registry.test://" + g.manifest("latest"),
+	} {
+		g.add(Case{Name: "scheme lookalike " + t, Target: t})
+	}
+}
+
+// largeBodies (i10-ops): a GET's body is never read by the rules; the
+// proxy refuses one over its 64 KiB limit (see refusals).
+func (g *generator) largeBodies() {
+	for _, n := range []int{64 << 10, 64<<10 + 1, 1 << 20, 2 << 20} {
+		g.add(Case{Name: fmt.Sprintf("GET with a body of %d bytes", n), Target: g.manifest("latest"), Body: strings.Repeat("a", n)})
+	}
 }

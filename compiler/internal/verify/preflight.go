@@ -82,7 +82,7 @@ func CheckHealth(ctx context.Context, p *plan.Plan, endpoint string) error {
 		return err
 	}
 	client := &http.Client{
-		Transport:     &http.Transport{Proxy: nil},
+		Transport:     &http.Transport{Proxy: nil, MaxResponseHeaderBytes: maxAnswerHeaderBytes},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 	resp, err := client.Do(req)

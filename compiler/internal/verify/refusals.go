@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"strconv"
 	"strings"
 )
 
@@ -85,11 +86,50 @@ var refusals = []refusal{
 	// A "%" in an absolute-form target's authority, even one that encodes
 	// a letter: workerd answers "invalid URI" before any Worker code runs,
 	// nginx's parser refuses it (its 400, which the config answers as
-	// 404), and so does fasthttp.
+	// 404), and so do fasthttp and net/http (which reads requests for
+	// falco's interpreter).
 	{target: targetWorker, status: 400, applies: percentAuthority},
 	{target: targetNginx, status: 404, applies: percentAuthority},
 	{target: targetProxy, status: 400, applies: percentAuthority},
+	{target: targetFastly, status: 400, applies: percentAuthority},
+	// Fastly: verified under falco's interpreter, which reads requests
+	// with Go's net/http server (scriptcmd's falcosim). In production
+	// Fastly's own front end reads them; these are net/http's answers.
+	// net/http refuses a "%" without two hex digits in the path and a "#"
+	// in an absolute-form target's authority.
+	{target: targetFastly, status: 400, applies: func(c Case) bool {
+		path, _, _ := strings.Cut(c.Target, "?")
+		return badEscape(path) || strings.Contains(absolute(c.Target).authority, "#")
+	}},
+	// net/http keeps only the path and query of an absolute-form target,
+	// so one with no path reaches the VCL as a target of no form at all
+	// (an empty req.url, or one that starts with "?"), which rule 12
+	// answers.
+	{target: targetFastly, status: 404, applies: func(c Case) bool {
+		a := absolute(c.Target)
+		return a.ok && !a.slash && !strings.Contains(a.authority, "#")
+	}},
+	{target: targetFastly, status: 505, runtime: "net/http, which reads requests for falco's interpreter, answers a major version other than 1 with 505 before any VCL runs; in production Fastly's front end reads the request line, not the VCL",
+		applies: func(c Case) bool {
+			return len(c.Proto) == len("HTTP/1.1") && strings.HasPrefix(c.Proto, "HTTP/") && c.Proto[5] != '1'
+		}},
+	{target: targetFastly, status: 501, runtime: "net/http, which reads requests for falco's interpreter, answers a transfer coding other than chunked with 501 before any VCL runs; in production Fastly's front end reads the request's framing, not the VCL",
+		applies: func(c Case) bool {
+			for _, h := range c.Headers {
+				if name, value, ok := strings.Cut(h, ":"); ok && strings.EqualFold(name, "Transfer-Encoding") && !strings.EqualFold(strings.TrimSpace(value), "chunked") {
+					return true
+				}
+			}
+			return false
+		}},
+	// i10-ops: no rule reads a body, and the proxy refuses one over 64 KiB
+	// (maxBodyBytes in compiler/proxy/fasthttp.go) with 413. nginx reads
+	// any size (client_max_body_size 0) and answers by the rules.
+	{target: targetProxy, status: 413, applies: func(c Case) bool { return len(c.Body) > proxyMaxBody }},
 }
+
+// proxyMaxBody is the largest body the proxy reads.
+const proxyMaxBody = 64 << 10
 
 // varnishMaxLines is the most header lines varnishd reads.
 const varnishMaxLines = 59
@@ -178,10 +218,29 @@ type absoluteTarget struct {
 }
 
 func absolute(target string) absoluteTarget {
-	scheme, rest, ok := strings.Cut(target, "://")
-	if !ok || strings.HasPrefix(target, "/") {
+	prefix := absoluteForm.FindString(target)
+	if prefix == "" {
 		return absoluteTarget{}
 	}
-	authority, _, slash := strings.Cut(rest, "/")
-	return absoluteTarget{scheme: scheme, authority: authority, slash: slash, ok: true}
+	authority, _, slash := strings.Cut(target[len(prefix):], "/")
+	return absoluteTarget{scheme: strings.TrimSuffix(prefix, "://"), authority: authority, slash: slash, ok: true}
+}
+
+// targetFastly is the Fastly VCL, as verify -target names it.
+const targetFastly = "fastly"
+
+// badEscape reports whether s holds a "%" not followed by two hex digits.
+func badEscape(s string) bool {
+	for i := range len(s) {
+		if s[i] != '%' {
+			continue
+		}
+		if i+2 >= len(s) {
+			return true
+		}
+		if _, err := strconv.ParseUint(s[i+1:i+3], 16, 8); err != nil {
+			return true
+		}
+	}
+	return false
 }

@@ -2,10 +2,12 @@ package verify
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
 	"net/http"
+	"net/url"
 	"slices"
 	"sort"
 	"strconv"
@@ -34,6 +36,11 @@ type Config struct {
 	// recorded parser refusals of corpus requests are then allowed; "" for
 	// any target's.
 	Target string
+	// Timeout bounds the whole run (0: no bound), and MaxErrors stops it
+	// once that many requests in a row got no answer (0: never). Either
+	// ends it early, with Report.Stopped saying why.
+	Timeout   time.Duration
+	MaxErrors int
 }
 
 // Answer is what a target answered: the parts verify compares.
@@ -60,18 +67,27 @@ type Report struct {
 	// lists those answered otherwise than the rules allow.
 	Corpus           int            `json:"corpus"`
 	CorpusMismatches []CaseMismatch `json:"corpus_mismatches"`
+	// Stopped says why the run ended before it sent every request; the
+	// counts above are then of the requests answered.
+	Stopped string `json:"stopped,omitempty"`
 }
 
-// Run sends every probe to the endpoint and compares the answers.
+// Run sends every probe to the endpoint and compares the answers, then
+// sends the conformance corpus. cfg's Timeout and MaxErrors may stop it
+// early.
 func Run(ctx context.Context, cfg Config) Report {
-	probes := Probes(cfg.Plan, cfg.Blob, cfg.Sample)
-	client := &http.Client{
-		Timeout:       30 * time.Second,
-		Transport:     &http.Transport{Proxy: nil, MaxIdleConnsPerHost: max(cfg.Concurrency, 1)},
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	if cfg.Timeout > 0 {
+		var stop context.CancelFunc
+		ctx, stop = context.WithTimeoutCause(ctx, cfg.Timeout, &stopError{fmt.Sprintf("it ran for its whole time limit, %v", cfg.Timeout)})
+		defer stop()
 	}
+	errs := &errorRun{max: cfg.MaxErrors, cancel: cancel}
+	probes := Probes(cfg.Plan, cfg.Blob, cfg.Sample)
+	client := probeClient(cfg.Concurrency)
 	mirrors := newMirrorState()
-	report := Report{Probes: len(probes), Addresses: countAddresses(probes)}
+	report := Report{Addresses: countAddresses(probes)}
 
 	var mu sync.Mutex
 	done := 0
@@ -84,7 +100,13 @@ func Run(ctx context.Context, cfg Config) Report {
 			for pr := range work {
 				want := expected(ctx, cfg.Plan, pr, mirrors)
 				got := send(ctx, client, cfg, pr, want)
+				if ctx.Err() != nil {
+					// The run stopped: this answer may be the stop's.
+					continue
+				}
+				errs.answered(pr.Method+" "+pr.Target, got)
 				mu.Lock()
+				report.Probes++
 				if !same(want, got) {
 					report.Mismatches = append(report.Mismatches, Mismatch{Probe: pr, Want: want, Got: got})
 				}
@@ -96,14 +118,35 @@ func Run(ctx context.Context, cfg Config) Report {
 			}
 		}()
 	}
+feed:
 	for _, pr := range probes {
-		work <- pr
+		select {
+		case work <- pr:
+		case <-ctx.Done():
+			break feed
+		}
 	}
 	close(work)
 	wg.Wait()
 	sortMismatches(report.Mismatches)
-	report.Corpus, report.CorpusMismatches = runCorpus(ctx, cfg, mirrors)
+	if report.Stopped = stopped(ctx); report.Stopped != "" {
+		return report
+	}
+	report.Corpus, report.CorpusMismatches = runCorpus(ctx, cfg, mirrors, errs)
+	report.Stopped = stopped(ctx)
 	return report
+}
+
+// probeClient is the client probes are sent with: it follows no redirect,
+// keeps a connection per request in flight, and reads at most
+// maxAnswerHeaderBytes of an answer's headers.
+func probeClient(concurrency int) *http.Client {
+	return &http.Client{
+		Timeout: 30 * time.Second,
+		Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: max(concurrency, 1),
+			MaxResponseHeaderBytes: maxAnswerHeaderBytes},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
 }
 
 // expected is the policy's answer to a probe, with blob existence learnt by
@@ -128,10 +171,15 @@ func send(ctx context.Context, client *http.Client, cfg Config, pr Probe, want A
 	}
 	resp, err := client.Do(req)
 	if err != nil {
+		// The request is named beside the answer; the error need not.
+		if ue, ok := errors.AsType[*url.Error](err); ok {
+			err = ue.Err
+		}
 		return Answer{Err: err.Error()}
 	}
 	defer resp.Body.Close()
-	io.Copy(io.Discard, resp.Body)
+	// A body past the limit is left unread, and its connection closed.
+	io.Copy(io.Discard, io.LimitReader(resp.Body, maxAnswerBodyBytes))
 	return answerFrom(resp, want)
 }
 
@@ -164,7 +212,7 @@ type mirrorState struct {
 func newMirrorState() *mirrorState {
 	return &mirrorState{client: &http.Client{
 		Timeout:       30 * time.Second,
-		Transport:     &http.Transport{Proxy: nil},
+		Transport:     &http.Transport{Proxy: nil, MaxResponseHeaderBytes: maxAnswerHeaderBytes},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}, known: map[string]bool{}}
 }

@@ -92,12 +92,12 @@ sub regedge_label_recv {
     declare local var.client IP;
     declare local var.entry STRING;
 
-    # The client is the entry 1 places from the right of X-Forwarded-For.
-    # A missing header, too few entries or an entry that is not a plain IP
-    # address leave the client unknown: 0.0.0.0, an address with the
-    # default label.
+    # The client is the second-to-last entry of X-Forwarded-For,
+    # with the spaces and tabs around it trimmed. A missing header, too few
+    # entries or an entry that is not a plain IP address leave the client
+    # unknown: 0.0.0.0, an address with the default label.
     set var.client = std.str2ip("0.0.0.0", "0.0.0.0");
-    if (req.http.X-Forwarded-For ~ "(?:^|,)\s*([^,\s]+)\s*(?:,[^,]*){1}$") {
+    if (req.http.X-Forwarded-For ~ "(?:^|,)[ \t]*([^, \t]+)[ \t]*(?:,[^,]*){1}$") {
         set var.entry = re.group.1;
         if (var.entry ~ "^[0-9A-Fa-f.:]+$") {
             set var.client = std.str2ip(var.entry, "0.0.0.0");
@@ -147,6 +147,21 @@ sub vcl_recv {
     # Rule 1: only GET and HEAD.
     if (req.method != "GET" && req.method != "HEAD") {
         error 605 "Method Not Allowed";
+    }
+    # The raw target: an absolute-form one (http://host/path) is read as
+    # what follows its authority, and a target of no other form names no
+    # path (rule 12). A #fragment is no part of the target.
+    if (req.url !~ "^/") {
+        if (req.url !~ "^[A-Za-z][A-Za-z0-9+.-]*://") {
+            error 604 "Not Found";
+        }
+        set req.url = regsub(req.url, "^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*", "");
+        if (req.url !~ "^/") {
+            set req.url = "/" req.url;
+        }
+    }
+    if (req.url ~ "#") {
+        set req.url = regsub(req.url, "#.*$", "");
     }
     # Rule 2: raw paths that could escape the repository prefix.
     if (req.url ~ "^[^?]*(?:%25|//|/\.\.?(?:[/?]|$))") {
@@ -293,22 +308,35 @@ sub vcl_miss {
 
 sub vcl_pass {
 #FASTLY pass
+    # A check whose last answer was no answer is not kept, and Fastly may
+    # pass the next one for a while: it asks with HEAD too.
+    set bereq.method = "HEAD";
+    unset bereq.http.X-Regedge-Label;
+    unset bereq.http.X-Regedge-Site;
+    unset bereq.http.X-Regedge-Fallback;
+    unset bereq.http.X-Regedge-Check;
     return(pass);
 }
 
 sub vcl_fetch {
 #FASTLY fetch
-    # Rule 10: a 2xx means the mirror has the blob; any other answer means
-    # it has not. Answers are kept for the policy's TTLs, whatever the
-    # mirror's caching headers say.
+    # Rule 10: a 2xx means the mirror has the blob and a 3xx or 4xx that it
+    # has not, each kept for the policy's TTL whatever the mirror's caching
+    # headers say. Any other status (a 5xx, a 1xx, one past 599) is no
+    # answer: never kept, so the next request asks again.
     if (beresp.status >= 200 && beresp.status < 300) {
         set beresp.http.X-Regedge-Exists = "yes";
         set beresp.ttl = 3600s;
-    } else {
+        set beresp.cacheable = true;
+    } else if (beresp.status >= 300 && beresp.status < 500) {
         set beresp.http.X-Regedge-Exists = "no";
         set beresp.ttl = 90s;
+        set beresp.cacheable = true;
+    } else {
+        set beresp.http.X-Regedge-Exists = "none";
+        set beresp.ttl = 0s;
+        set beresp.cacheable = false;
     }
-    set beresp.cacheable = true;
     set beresp.grace = 0s;
     set beresp.stale_while_revalidate = 0s;
     set beresp.stale_if_error = 0s;
@@ -322,7 +350,9 @@ sub vcl_fetch {
 
 sub vcl_deliver {
 #FASTLY deliver
-    # Rule 10: the mirror's answer decides, and a restart sends the redirect.
+    # Rule 10: the mirror's answer decides, and a restart sends the
+    # redirect: to the site if it has the blob, else (absent, or no answer)
+    # to the fallback.
     if (req.http.X-Regedge-Check && resp.http.X-Regedge-Exists) {
         if (resp.http.X-Regedge-Exists == "yes") {
             set req.http.X-Regedge-Location = req.http.X-Regedge-Site;

@@ -112,6 +112,21 @@ sub vcl_recv {
     if (req.method != "GET" && req.method != "HEAD") {
         error 605 "Method Not Allowed";
     }
+    # The raw target: an absolute-form one (http://host/path) is read as
+    # what follows its authority, and a target of no other form names no
+    # path (rule 12). A #fragment is no part of the target.
+    if (req.url !~ "^/") {
+        if (req.url !~ "^[A-Za-z][A-Za-z0-9+.-]*://") {
+            error 604 "Not Found";
+        }
+        set req.url = regsub(req.url, "^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*", "");
+        if (req.url !~ "^/") {
+            set req.url = "/" req.url;
+        }
+    }
+    if (req.url ~ "#") {
+        set req.url = regsub(req.url, "#.*$", "");
+    }
     # Rule 2: raw paths that could escape the repository prefix.
     if (req.url ~ "^[^?]*(?:%25|//|/\.\.?(?:[/?]|$))") {
         error 604 "Not Found";

@@ -38,6 +38,7 @@ func Commands() map[string]func(ts *testscript.TestScript, neg bool, args []stri
 		"freeport":     cmdFreeport,
 		"gorepo":       cmdGoRepo,
 		"headermirror": cmdHeaderMirror,
+		"healthburst":  cmdHealthBurst,
 		"healthcheck":  cmdHealthCheck,
 		"healthsites":  cmdHealthSites,
 		"httpget":      cmdHTTPGet,

@@ -27,7 +27,6 @@ func Commands() map[string]func(ts *testscript.TestScript, neg bool, args []stri
 	return map[string]func(*testscript.TestScript, bool, []string){
 		"blob":         cmdBlob,
 		"capture":      cmdCapture,
-		"connmirror":   cmdConnMirror,
 		"cranepull":    cmdCranePull,
 		"ctrlchars":    cmdCtrlChars,
 		"edit":         cmdEdit,
@@ -51,9 +50,9 @@ func Commands() map[string]func(ts *testscript.TestScript, neg bool, args []stri
 		"memregistry":  cmdMemregistry,
 		"mirror":       cmdMirror,
 		"need":         cmdNeed,
-		"probemirror":  cmdProbeMirror,
 		"repocopy":     cmdRepoCopy,
 		"sigsend":      cmdSigsend,
+		"sitemirror":   cmdSiteMirror,
 		"slowheader":   cmdSlowHeader,
 		"subst":        cmdSubst,
 		"unpack":       cmdUnpack,

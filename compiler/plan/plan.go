@@ -155,6 +155,9 @@ type Edge struct {
 	// ClientIP is how the target finds the client.
 	ClientIP ClientIP `json:"client_ip"`
 	Listen   []string `json:"listen,omitempty"`
+	// ProbeStatus is the status Fastly's health probe expects of every
+	// mirror; 0 for the other targets.
+	ProbeStatus int `json:"probe_status,omitempty"`
 }
 
 // For returns the plan as a target sees it: with its own client address

@@ -5,7 +5,11 @@
 # The numbered rules are those of docs/request-handling.md. Synthetic answers
 # are raised as errors 601-605 and written out in vcl_error.
 
-# Rule 10: the mirror hosts the existence check asks.
+# Rule 10: the mirror hosts the existence check asks. Each one's probe keeps
+# the health of its sites: every 10000ms it asks, with a HEAD, for a blob no
+# mirror holds, and reads a 404 as an answer and anything else as none.
+# The sites are down once the last 3 probes all got none, up again at
+# the first answer, and up to begin with.
 backend site_cloudfront {
     .dynamic = true;
     .share_key = "regedge";
@@ -18,6 +22,16 @@ backend site_cloudfront {
     .connect_timeout = 3000ms;
     .first_byte_timeout = 3000ms;
     .between_bytes_timeout = 3000ms;
+    .probe = {
+        .dummy = false;
+        .request = "HEAD /containers/images/sha256:0000000000000000000000000000000000000000000000000000000000000000 HTTP/1.1" "Host: d1be1w964nk82h.cloudfront.net" "Connection: close";
+        .expected_response = 404;
+        .interval = 10000ms;
+        .timeout = 3000ms;
+        .window = 3;
+        .threshold = 1;
+        .initial = 1;
+    }
 }
 
 backend site_s3_af_south_1 {
@@ -32,6 +46,16 @@ backend site_s3_af_south_1 {
     .connect_timeout = 3000ms;
     .first_byte_timeout = 3000ms;
     .between_bytes_timeout = 3000ms;
+    .probe = {
+        .dummy = false;
+        .request = "HEAD /containers/images/sha256:0000000000000000000000000000000000000000000000000000000000000000 HTTP/1.1" "Host: prod-registry-k8s-io-af-south-1.s3.dualstack.af-south-1.amazonaws.com" "Connection: close";
+        .expected_response = 404;
+        .interval = 10000ms;
+        .timeout = 3000ms;
+        .window = 3;
+        .threshold = 1;
+        .initial = 1;
+    }
 }
 
 backend site_s3_ap_east_1 {
@@ -46,6 +70,16 @@ backend site_s3_ap_east_1 {
     .connect_timeout = 3000ms;
     .first_byte_timeout = 3000ms;
     .between_bytes_timeout = 3000ms;
+    .probe = {
+        .dummy = false;
+        .request = "HEAD /containers/images/sha256:0000000000000000000000000000000000000000000000000000000000000000 HTTP/1.1" "Host: prod-registry-k8s-io-ap-east-1.s3.dualstack.ap-east-1.amazonaws.com" "Connection: close";
+        .expected_response = 404;
+        .interval = 10000ms;
+        .timeout = 3000ms;
+        .window = 3;
+        .threshold = 1;
+        .initial = 1;
+    }
 }
 
 backend site_s3_ap_northeast_1 {
@@ -60,6 +94,16 @@ backend site_s3_ap_northeast_1 {
     .connect_timeout = 3000ms;
     .first_byte_timeout = 3000ms;
     .between_bytes_timeout = 3000ms;
+    .probe = {
+        .dummy = false;
+        .request = "HEAD /containers/images/sha256:0000000000000000000000000000000000000000000000000000000000000000 HTTP/1.1" "Host: prod-registry-k8s-io-ap-northeast-1.s3.dualstack.ap-northeast-1.amazonaws.com" "Connection: close";
+        .expected_response = 404;
+        .interval = 10000ms;
+        .timeout = 3000ms;
+        .window = 3;
+        .threshold = 1;
+        .initial = 1;
+    }
 }
 
 backend site_s3_ap_northeast_2 {
@@ -74,6 +118,16 @@ backend site_s3_ap_northeast_2 {
     .connect_timeout = 3000ms;
     .first_byte_timeout = 3000ms;
     .between_bytes_timeout = 3000ms;
+    .probe = {
+        .dummy = false;
+        .request = "HEAD /containers/images/sha256:0000000000000000000000000000000000000000000000000000000000000000 HTTP/1.1" "Host: prod-registry-k8s-io-ap-northeast-2.s3.dualstack.ap-northeast-2.amazonaws.com" "Connection: close";
+        .expected_response = 404;
+        .interval = 10000ms;
+        .timeout = 3000ms;
+        .window = 3;
+        .threshold = 1;
+        .initial = 1;
+    }
 }
 
 backend site_s3_ap_northeast_3 {
@@ -88,6 +142,16 @@ backend site_s3_ap_northeast_3 {
     .connect_timeout = 3000ms;
     .first_byte_timeout = 3000ms;
     .between_bytes_timeout = 3000ms;
+    .probe = {
+        .dummy = false;
+        .request = "HEAD /containers/images/sha256:0000000000000000000000000000000000000000000000000000000000000000 HTTP/1.1" "Host: prod-registry-k8s-io-ap-northeast-3.s3.dualstack.ap-northeast-3.amazonaws.com" "Connection: close";
+        .expected_response = 404;
+        .interval = 10000ms;
+        .timeout = 3000ms;
+        .window = 3;
+        .threshold = 1;
+        .initial = 1;
+    }
 }
 
 backend site_s3_ap_south_1 {
@@ -102,6 +166,16 @@ backend site_s3_ap_south_1 {
     .connect_timeout = 3000ms;
     .first_byte_timeout = 3000ms;
     .between_bytes_timeout = 3000ms;
+    .probe = {
+        .dummy = false;
+        .request = "HEAD /containers/images/sha256:0000000000000000000000000000000000000000000000000000000000000000 HTTP/1.1" "Host: prod-registry-k8s-io-ap-south-1.s3.dualstack.ap-south-1.amazonaws.com" "Connection: close";
+        .expected_response = 404;
+        .interval = 10000ms;
+        .timeout = 3000ms;
+        .window = 3;
+        .threshold = 1;
+        .initial = 1;
+    }
 }
 
 backend site_s3_ap_south_2 {
@@ -116,6 +190,16 @@ backend site_s3_ap_south_2 {
     .connect_timeout = 3000ms;
     .first_byte_timeout = 3000ms;
     .between_bytes_timeout = 3000ms;
+    .probe = {
+        .dummy = false;
+        .request = "HEAD /containers/images/sha256:0000000000000000000000000000000000000000000000000000000000000000 HTTP/1.1" "Host: prod-registry-k8s-io-ap-south-2.s3.dualstack.ap-south-2.amazonaws.com" "Connection: close";
+        .expected_response = 404;
+        .interval = 10000ms;
+        .timeout = 3000ms;
+        .window = 3;
+        .threshold = 1;
+        .initial = 1;
+    }
 }
 
 backend site_s3_ap_southeast_1 {
@@ -130,6 +214,16 @@ backend site_s3_ap_southeast_1 {
     .connect_timeout = 3000ms;
     .first_byte_timeout = 3000ms;
     .between_bytes_timeout = 3000ms;
+    .probe = {
+        .dummy = false;
+        .request = "HEAD /containers/images/sha256:0000000000000000000000000000000000000000000000000000000000000000 HTTP/1.1" "Host: prod-registry-k8s-io-ap-southeast-1.s3.dualstack.ap-southeast-1.amazonaws.com" "Connection: close";
+        .expected_response = 404;
+        .interval = 10000ms;
+        .timeout = 3000ms;
+        .window = 3;
+        .threshold = 1;
+        .initial = 1;
+    }
 }
 
 backend site_s3_ap_southeast_2 {
@@ -144,6 +238,16 @@ backend site_s3_ap_southeast_2 {
     .connect_timeout = 3000ms;
     .first_byte_timeout = 3000ms;
     .between_bytes_timeout = 3000ms;
+    .probe = {
+        .dummy = false;
+        .request = "HEAD /containers/images/sha256:0000000000000000000000000000000000000000000000000000000000000000 HTTP/1.1" "Host: prod-registry-k8s-io-ap-southeast-2.s3.dualstack.ap-southeast-2.amazonaws.com" "Connection: close";
+        .expected_response = 404;
+        .interval = 10000ms;
+        .timeout = 3000ms;
+        .window = 3;
+        .threshold = 1;
+        .initial = 1;
+    }
 }
 
 backend site_s3_ap_southeast_3 {
@@ -158,6 +262,16 @@ backend site_s3_ap_southeast_3 {
     .connect_timeout = 3000ms;
     .first_byte_timeout = 3000ms;
     .between_bytes_timeout = 3000ms;
+    .probe = {
+        .dummy = false;
+        .request = "HEAD /containers/images/sha256:0000000000000000000000000000000000000000000000000000000000000000 HTTP/1.1" "Host: prod-registry-k8s-io-ap-southeast-3.s3.dualstack.ap-southeast-3.amazonaws.com" "Connection: close";
+        .expected_response = 404;
+        .interval = 10000ms;
+        .timeout = 3000ms;
+        .window = 3;
+        .threshold = 1;
+        .initial = 1;
+    }
 }
 
 backend site_s3_ap_southeast_4 {
@@ -172,6 +286,16 @@ backend site_s3_ap_southeast_4 {
     .connect_timeout = 3000ms;
     .first_byte_timeout = 3000ms;
     .between_bytes_timeout = 3000ms;
+    .probe = {
+        .dummy = false;
+        .request = "HEAD /containers/images/sha256:0000000000000000000000000000000000000000000000000000000000000000 HTTP/1.1" "Host: prod-registry-k8s-io-ap-southeast-4.s3.dualstack.ap-southeast-4.amazonaws.com" "Connection: close";
+        .expected_response = 404;
+        .interval = 10000ms;
+        .timeout = 3000ms;
+        .window = 3;
+        .threshold = 1;
+        .initial = 1;
+    }
 }
 
 backend site_s3_ap_southeast_5 {
@@ -186,6 +310,16 @@ backend site_s3_ap_southeast_5 {
     .connect_timeout = 3000ms;
     .first_byte_timeout = 3000ms;
     .between_bytes_timeout = 3000ms;
+    .probe = {
+        .dummy = false;
+        .request = "HEAD /containers/images/sha256:0000000000000000000000000000000000000000000000000000000000000000 HTTP/1.1" "Host: prod-registry-k8s-io-ap-southeast-5.s3.dualstack.ap-southeast-5.amazonaws.com" "Connection: close";
+        .expected_response = 404;
+        .interval = 10000ms;
+        .timeout = 3000ms;
+        .window = 3;
+        .threshold = 1;
+        .initial = 1;
+    }
 }
 
 backend site_s3_ap_southeast_6 {
@@ -200,6 +334,16 @@ backend site_s3_ap_southeast_6 {
     .connect_timeout = 3000ms;
     .first_byte_timeout = 3000ms;
     .between_bytes_timeout = 3000ms;
+    .probe = {
+        .dummy = false;
+        .request = "HEAD /containers/images/sha256:0000000000000000000000000000000000000000000000000000000000000000 HTTP/1.1" "Host: prod-registry-k8s-io-ap-southeast-6.s3.dualstack.ap-southeast-6.amazonaws.com" "Connection: close";
+        .expected_response = 404;
+        .interval = 10000ms;
+        .timeout = 3000ms;
+        .window = 3;
+        .threshold = 1;
+        .initial = 1;
+    }
 }
 
 backend site_s3_ap_southeast_7 {
@@ -214,6 +358,16 @@ backend site_s3_ap_southeast_7 {
     .connect_timeout = 3000ms;
     .first_byte_timeout = 3000ms;
     .between_bytes_timeout = 3000ms;
+    .probe = {
+        .dummy = false;
+        .request = "HEAD /containers/images/sha256:0000000000000000000000000000000000000000000000000000000000000000 HTTP/1.1" "Host: prod-registry-k8s-io-ap-southeast-7.s3.dualstack.ap-southeast-7.amazonaws.com" "Connection: close";
+        .expected_response = 404;
+        .interval = 10000ms;
+        .timeout = 3000ms;
+        .window = 3;
+        .threshold = 1;
+        .initial = 1;
+    }
 }
 
 backend site_s3_ca_central_1 {
@@ -228,6 +382,16 @@ backend site_s3_ca_central_1 {
     .connect_timeout = 3000ms;
     .first_byte_timeout = 3000ms;
     .between_bytes_timeout = 3000ms;
+    .probe = {
+        .dummy = false;
+        .request = "HEAD /containers/images/sha256:0000000000000000000000000000000000000000000000000000000000000000 HTTP/1.1" "Host: prod-registry-k8s-io-ca-central-1.s3.dualstack.ca-central-1.amazonaws.com" "Connection: close";
+        .expected_response = 404;
+        .interval = 10000ms;
+        .timeout = 3000ms;
+        .window = 3;
+        .threshold = 1;
+        .initial = 1;
+    }
 }
 
 backend site_s3_ca_west_1 {
@@ -242,6 +406,16 @@ backend site_s3_ca_west_1 {
     .connect_timeout = 3000ms;
     .first_byte_timeout = 3000ms;
     .between_bytes_timeout = 3000ms;
+    .probe = {
+        .dummy = false;
+        .request = "HEAD /containers/images/sha256:0000000000000000000000000000000000000000000000000000000000000000 HTTP/1.1" "Host: prod-registry-k8s-io-ca-west-1.s3.dualstack.ca-west-1.amazonaws.com" "Connection: close";
+        .expected_response = 404;
+        .interval = 10000ms;
+        .timeout = 3000ms;
+        .window = 3;
+        .threshold = 1;
+        .initial = 1;
+    }
 }
 
 backend site_s3_eu_central_1 {
@@ -256,6 +430,16 @@ backend site_s3_eu_central_1 {
     .connect_timeout = 3000ms;
     .first_byte_timeout = 3000ms;
     .between_bytes_timeout = 3000ms;
+    .probe = {
+        .dummy = false;
+        .request = "HEAD /containers/images/sha256:0000000000000000000000000000000000000000000000000000000000000000 HTTP/1.1" "Host: prod-registry-k8s-io-eu-central-1.s3.dualstack.eu-central-1.amazonaws.com" "Connection: close";
+        .expected_response = 404;
+        .interval = 10000ms;
+        .timeout = 3000ms;
+        .window = 3;
+        .threshold = 1;
+        .initial = 1;
+    }
 }
 
 backend site_s3_eu_central_2 {
@@ -270,6 +454,16 @@ backend site_s3_eu_central_2 {
     .connect_timeout = 3000ms;
     .first_byte_timeout = 3000ms;
     .between_bytes_timeout = 3000ms;
+    .probe = {
+        .dummy = false;
+        .request = "HEAD /containers/images/sha256:0000000000000000000000000000000000000000000000000000000000000000 HTTP/1.1" "Host: prod-registry-k8s-io-eu-central-2.s3.dualstack.eu-central-2.amazonaws.com" "Connection: close";
+        .expected_response = 404;
+        .interval = 10000ms;
+        .timeout = 3000ms;
+        .window = 3;
+        .threshold = 1;
+        .initial = 1;
+    }
 }
 
 backend site_s3_eu_north_1 {
@@ -284,6 +478,16 @@ backend site_s3_eu_north_1 {
     .connect_timeout = 3000ms;
     .first_byte_timeout = 3000ms;
     .between_bytes_timeout = 3000ms;
+    .probe = {
+        .dummy = false;
+        .request = "HEAD /containers/images/sha256:0000000000000000000000000000000000000000000000000000000000000000 HTTP/1.1" "Host: prod-registry-k8s-io-eu-north-1.s3.dualstack.eu-north-1.amazonaws.com" "Connection: close";
+        .expected_response = 404;
+        .interval = 10000ms;
+        .timeout = 3000ms;
+        .window = 3;
+        .threshold = 1;
+        .initial = 1;
+    }
 }
 
 backend site_s3_eu_south_1 {
@@ -298,6 +502,16 @@ backend site_s3_eu_south_1 {
     .connect_timeout = 3000ms;
     .first_byte_timeout = 3000ms;
     .between_bytes_timeout = 3000ms;
+    .probe = {
+        .dummy = false;
+        .request = "HEAD /containers/images/sha256:0000000000000000000000000000000000000000000000000000000000000000 HTTP/1.1" "Host: prod-registry-k8s-io-eu-south-1.s3.dualstack.eu-south-1.amazonaws.com" "Connection: close";
+        .expected_response = 404;
+        .interval = 10000ms;
+        .timeout = 3000ms;
+        .window = 3;
+        .threshold = 1;
+        .initial = 1;
+    }
 }
 
 backend site_s3_eu_south_2 {
@@ -312,6 +526,16 @@ backend site_s3_eu_south_2 {
     .connect_timeout = 3000ms;
     .first_byte_timeout = 3000ms;
     .between_bytes_timeout = 3000ms;
+    .probe = {
+        .dummy = false;
+        .request = "HEAD /containers/images/sha256:0000000000000000000000000000000000000000000000000000000000000000 HTTP/1.1" "Host: prod-registry-k8s-io-eu-south-2.s3.dualstack.eu-south-2.amazonaws.com" "Connection: close";
+        .expected_response = 404;
+        .interval = 10000ms;
+        .timeout = 3000ms;
+        .window = 3;
+        .threshold = 1;
+        .initial = 1;
+    }
 }
 
 backend site_s3_eu_west_1 {
@@ -326,6 +550,16 @@ backend site_s3_eu_west_1 {
     .connect_timeout = 3000ms;
     .first_byte_timeout = 3000ms;
     .between_bytes_timeout = 3000ms;
+    .probe = {
+        .dummy = false;
+        .request = "HEAD /containers/images/sha256:0000000000000000000000000000000000000000000000000000000000000000 HTTP/1.1" "Host: prod-registry-k8s-io-eu-west-1.s3.dualstack.eu-west-1.amazonaws.com" "Connection: close";
+        .expected_response = 404;
+        .interval = 10000ms;
+        .timeout = 3000ms;
+        .window = 3;
+        .threshold = 1;
+        .initial = 1;
+    }
 }
 
 backend site_s3_eu_west_2 {
@@ -340,6 +574,16 @@ backend site_s3_eu_west_2 {
     .connect_timeout = 3000ms;
     .first_byte_timeout = 3000ms;
     .between_bytes_timeout = 3000ms;
+    .probe = {
+        .dummy = false;
+        .request = "HEAD /containers/images/sha256:0000000000000000000000000000000000000000000000000000000000000000 HTTP/1.1" "Host: 767373bbdcb8270361b96548387bf2a9ad0d48758c35-eu-west-2.s3.dualstack.eu-west-2.amazonaws.com" "Connection: close";
+        .expected_response = 404;
+        .interval = 10000ms;
+        .timeout = 3000ms;
+        .window = 3;
+        .threshold = 1;
+        .initial = 1;
+    }
 }
 
 backend site_s3_eu_west_3 {
@@ -354,6 +598,16 @@ backend site_s3_eu_west_3 {
     .connect_timeout = 3000ms;
     .first_byte_timeout = 3000ms;
     .between_bytes_timeout = 3000ms;
+    .probe = {
+        .dummy = false;
+        .request = "HEAD /containers/images/sha256:0000000000000000000000000000000000000000000000000000000000000000 HTTP/1.1" "Host: prod-registry-k8s-io-eu-west-3.s3.dualstack.eu-west-3.amazonaws.com" "Connection: close";
+        .expected_response = 404;
+        .interval = 10000ms;
+        .timeout = 3000ms;
+        .window = 3;
+        .threshold = 1;
+        .initial = 1;
+    }
 }
 
 backend site_s3_il_central_1 {
@@ -368,6 +622,16 @@ backend site_s3_il_central_1 {
     .connect_timeout = 3000ms;
     .first_byte_timeout = 3000ms;
     .between_bytes_timeout = 3000ms;
+    .probe = {
+        .dummy = false;
+        .request = "HEAD /containers/images/sha256:0000000000000000000000000000000000000000000000000000000000000000 HTTP/1.1" "Host: prod-registry-k8s-io-il-central-1.s3.dualstack.il-central-1.amazonaws.com" "Connection: close";
+        .expected_response = 404;
+        .interval = 10000ms;
+        .timeout = 3000ms;
+        .window = 3;
+        .threshold = 1;
+        .initial = 1;
+    }
 }
 
 backend site_s3_me_central_1 {
@@ -382,6 +646,16 @@ backend site_s3_me_central_1 {
     .connect_timeout = 3000ms;
     .first_byte_timeout = 3000ms;
     .between_bytes_timeout = 3000ms;
+    .probe = {
+        .dummy = false;
+        .request = "HEAD /containers/images/sha256:0000000000000000000000000000000000000000000000000000000000000000 HTTP/1.1" "Host: prod-registry-k8s-io-me-central-1.s3.dualstack.me-central-1.amazonaws.com" "Connection: close";
+        .expected_response = 404;
+        .interval = 10000ms;
+        .timeout = 3000ms;
+        .window = 3;
+        .threshold = 1;
+        .initial = 1;
+    }
 }
 
 backend site_s3_mx_central_1 {
@@ -396,6 +670,16 @@ backend site_s3_mx_central_1 {
     .connect_timeout = 3000ms;
     .first_byte_timeout = 3000ms;
     .between_bytes_timeout = 3000ms;
+    .probe = {
+        .dummy = false;
+        .request = "HEAD /containers/images/sha256:0000000000000000000000000000000000000000000000000000000000000000 HTTP/1.1" "Host: prod-registry-k8s-io-mx-central-1.s3.dualstack.mx-central-1.amazonaws.com" "Connection: close";
+        .expected_response = 404;
+        .interval = 10000ms;
+        .timeout = 3000ms;
+        .window = 3;
+        .threshold = 1;
+        .initial = 1;
+    }
 }
 
 backend site_s3_sa_east_1 {
@@ -410,6 +694,16 @@ backend site_s3_sa_east_1 {
     .connect_timeout = 3000ms;
     .first_byte_timeout = 3000ms;
     .between_bytes_timeout = 3000ms;
+    .probe = {
+        .dummy = false;
+        .request = "HEAD /containers/images/sha256:0000000000000000000000000000000000000000000000000000000000000000 HTTP/1.1" "Host: prod-registry-k8s-io-sa-east-1.s3.dualstack.sa-east-1.amazonaws.com" "Connection: close";
+        .expected_response = 404;
+        .interval = 10000ms;
+        .timeout = 3000ms;
+        .window = 3;
+        .threshold = 1;
+        .initial = 1;
+    }
 }
 
 backend site_s3_us_east_1 {
@@ -424,6 +718,16 @@ backend site_s3_us_east_1 {
     .connect_timeout = 3000ms;
     .first_byte_timeout = 3000ms;
     .between_bytes_timeout = 3000ms;
+    .probe = {
+        .dummy = false;
+        .request = "HEAD /containers/images/sha256:0000000000000000000000000000000000000000000000000000000000000000 HTTP/1.1" "Host: prod-registry-k8s-io-us-east-1.s3.dualstack.us-east-1.amazonaws.com" "Connection: close";
+        .expected_response = 404;
+        .interval = 10000ms;
+        .timeout = 3000ms;
+        .window = 3;
+        .threshold = 1;
+        .initial = 1;
+    }
 }
 
 backend site_s3_us_east_2 {
@@ -438,6 +742,16 @@ backend site_s3_us_east_2 {
     .connect_timeout = 3000ms;
     .first_byte_timeout = 3000ms;
     .between_bytes_timeout = 3000ms;
+    .probe = {
+        .dummy = false;
+        .request = "HEAD /containers/images/sha256:0000000000000000000000000000000000000000000000000000000000000000 HTTP/1.1" "Host: prod-registry-k8s-io-us-east-2.s3.dualstack.us-east-2.amazonaws.com" "Connection: close";
+        .expected_response = 404;
+        .interval = 10000ms;
+        .timeout = 3000ms;
+        .window = 3;
+        .threshold = 1;
+        .initial = 1;
+    }
 }
 
 backend site_s3_us_west_1 {
@@ -452,6 +766,16 @@ backend site_s3_us_west_1 {
     .connect_timeout = 3000ms;
     .first_byte_timeout = 3000ms;
     .between_bytes_timeout = 3000ms;
+    .probe = {
+        .dummy = false;
+        .request = "HEAD /containers/images/sha256:0000000000000000000000000000000000000000000000000000000000000000 HTTP/1.1" "Host: prod-registry-k8s-io-us-west-1.s3.dualstack.us-west-1.amazonaws.com" "Connection: close";
+        .expected_response = 404;
+        .interval = 10000ms;
+        .timeout = 3000ms;
+        .window = 3;
+        .threshold = 1;
+        .initial = 1;
+    }
 }
 
 backend site_s3_us_west_2 {
@@ -466,6 +790,16 @@ backend site_s3_us_west_2 {
     .connect_timeout = 3000ms;
     .first_byte_timeout = 3000ms;
     .between_bytes_timeout = 3000ms;
+    .probe = {
+        .dummy = false;
+        .request = "HEAD /containers/images/sha256:0000000000000000000000000000000000000000000000000000000000000000 HTTP/1.1" "Host: prod-registry-k8s-io-us-west-2.s3.dualstack.us-west-2.amazonaws.com" "Connection: close";
+        .expected_response = 404;
+        .interval = 10000ms;
+        .timeout = 3000ms;
+        .window = 3;
+        .threshold = 1;
+        .initial = 1;
+    }
 }
 
 # Rule 10: the addresses of each label.
@@ -7115,6 +7449,13 @@ sub vcl_recv {
             set req.backend = site_s3_us_west_1;
         } else if (var.origin == "https://prod-registry-k8s-io-us-west-2.s3.dualstack.us-west-2.amazonaws.com") {
             set req.backend = site_s3_us_west_2;
+        }
+        # A site's health: while its backend's probe finds it down, its
+        # clients get the fallback at once, without a check and whatever
+        # is cached.
+        if (!req.backend.healthy) {
+            set req.http.X-Regedge-Location = req.http.X-Regedge-Fallback;
+            error 601 "Temporary Redirect";
         }
         unset req.http.Authorization;
         unset req.http.Cookie;

@@ -33,7 +33,12 @@ func runBuild(args []string, stdout, stderr io.Writer) int {
 	for name := range r.sources {
 		names = append(names, filepath.Base(name))
 	}
-	if err := outdir.Replace(*out, files, outdir.Options{Force: *force, Inputs: r.inputs, InputNames: names}); err != nil {
+	// nginx's runtime state outlives every build.
+	var keep []string
+	for _, p := range r.plans {
+		keep = append(keep, p.Nginx.StateDir)
+	}
+	if err := outdir.Replace(*out, files, outdir.Options{Force: *force, Inputs: r.inputs, InputNames: names, Keep: keep}); err != nil {
 		fmt.Fprintf(stderr, "regedge: %s\n", diag.Printable(err.Error()))
 		var refused *outdir.RefusedError
 		if errors.As(err, &refused) {

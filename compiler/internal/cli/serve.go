@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/regedge/regedge/compiler/internal/diag"
 	"github.com/regedge/regedge/compiler/plan"
 	"github.com/regedge/regedge/compiler/proxy"
 )
@@ -23,6 +24,9 @@ import (
 const (
 	metricsReadTimeout = 5 * time.Second
 	shutdownTimeout    = 30 * time.Second
+	// slowLoad is how long reading the policy's files may take before
+	// serve warns that it is stuck.
+	slowLoad = 5 * time.Second
 )
 
 // server is one of serve's listeners: the registry's or the metrics'.
@@ -60,7 +64,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "regedge serve: -log-level %q is not a level; want debug, info, warn or error\n", *level)
 		return 2
 	}
-	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: logLevel}))
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: logLevel, ReplaceAttr: printableAttr}))
 	// net/http's transport and servers write to the standard logger (a
 	// mirror's unsolicited response, say): through slog they are JSON lines
 	// too, at warn level.
@@ -68,6 +72,13 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	slog.SetDefault(log)
 
 	load := func() loaded {
+		// A read can block for good (a hung network file system, a FIFO
+		// no one writes) and nothing can cancel it: say so, as reloads
+		// queue behind it.
+		slow := time.AfterFunc(slowLoad, func() {
+			log.Warn("still reading the policy's files; reloads wait until this read ends", "after", slowLoad.String())
+		})
+		defer slow.Stop()
 		var diags bytes.Buffer
 		p, status := pf.plan(&diags, *deployment)
 		return loaded{p, status, strings.TrimRight(diags.String(), "\n")}
@@ -155,6 +166,22 @@ type loaded struct {
 	plan   *plan.Plan
 	status int
 	diags  string
+}
+
+// printableAttr escapes a log value's characters that a terminal acts on.
+// JSON escapes control characters but not U+202E and its kind, and a
+// request target or a mirror's message can carry them to whoever reads
+// the log with less or tail.
+func printableAttr(_ []string, a slog.Attr) slog.Attr {
+	switch v := a.Value; {
+	case v.Kind() == slog.KindString:
+		a.Value = slog.StringValue(diag.Printable(v.String()))
+	case v.Kind() == slog.KindAny:
+		if err, ok := v.Any().(error); ok {
+			a.Value = slog.StringValue(diag.Printable(err.Error()))
+		}
+	}
+	return a
 }
 
 // reload swaps in a newly loaded plan; a policy with errors leaves the old

@@ -3,6 +3,8 @@ package cli
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -239,6 +241,30 @@ func TestServeLogsOnlyJSON(t *testing.T) {
 	entry := s.waitFor("Unsolicited response received on idle HTTP channel")
 	if entry["level"] != "WARN" {
 		t.Errorf("net/http's line is logged at %v, want WARN", entry["level"])
+	}
+	s.stop()
+}
+
+// TestServeLogEscapesWhatTerminalsActOn sends targets with U+202E, which
+// turns a line around on a terminal, and a byte that is not UTF-8: the
+// decision lines show both escaped, as Go quotes them.
+func TestServeLogEscapesWhatTerminalsActOn(t *testing.T) {
+	s := startServe(t, "http://127.0.0.1:9", "-log-level", "debug")
+	addr := s.waitFor("listening")["addr"].(string)
+	for target, want := range map[string]string{
+		"/v2/\u202epause/tags/list": `/v2/\u202epause/tags/list`,
+		"/v2/\xffpause/tags/list":   `/v2/\xffpause/tags/list`,
+	} {
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", target)
+		io.Copy(io.Discard, conn)
+		conn.Close()
+		if got := s.waitFor("decision")["target"]; got != want {
+			t.Errorf("target %q is logged as %q, want %q", target, got, want)
+		}
 	}
 	s.stop()
 }

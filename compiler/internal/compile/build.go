@@ -409,7 +409,7 @@ func (b *builder) assemble(snaps []*feeds.Snapshot) *plan.Plan {
 		default:
 			client = plan.ClientIP{Header: e.ClientIP}
 		}
-		out.Edges = append(out.Edges, plan.Edge{Name: e.Name, Check: e.Check, ClientIP: client, Listen: e.Listen})
+		out.Edges = append(out.Edges, plan.Edge{Name: e.Name, Check: e.Check, ClientIP: client, Listen: e.Listen, ProbeStatus: e.ProbeStatus})
 	}
 	for _, u := range p.Upstreams {
 		out.Upstreams = append(out.Upstreams, plan.Upstream{Name: u.Name, Endpoint: u.Endpoint, Prefix: u.Prefix})

@@ -151,7 +151,7 @@ func TestHealthSettings(t *testing.T) {
 	}
 	for settings, want := range map[string]string{
 		`down_after = 0`:      "Invalid down_after@21:14",
-		`down_after = 101`:    "Invalid down_after@21:14",
+		`down_after = 65`:     "Invalid down_after@21:14",
 		`down_for = "1500ms"`: "Invalid down period@21:12",
 		`down_for = "2h"`:     "Invalid down period@21:12",
 		`down_for = "x"`:      "Invalid duration@21:12",

@@ -123,11 +123,13 @@ type routeBlock struct {
 }
 
 type edgeBlock struct {
-	Check         *bool     `hcl:"check,optional"`
-	ClientIP      string    `hcl:"client_ip,optional"`
-	Listen        cty.Value `hcl:"listen,optional"`
-	ClientIPRange hcl.Range `hcl:"client_ip,attr_value_range"`
-	ListenRange   hcl.Range `hcl:"listen,attr_value_range"`
+	Check            *bool     `hcl:"check,optional"`
+	ClientIP         string    `hcl:"client_ip,optional"`
+	Listen           cty.Value `hcl:"listen,optional"`
+	ProbeStatus      *int      `hcl:"probe_status,optional"`
+	ClientIPRange    hcl.Range `hcl:"client_ip,attr_value_range"`
+	ListenRange      hcl.Range `hcl:"listen,attr_value_range"`
+	ProbeStatusRange hcl.Range `hcl:"probe_status,attr_value_range"`
 }
 
 type nginxBlock struct {
@@ -615,7 +617,7 @@ func (d *decoder) nginx(b *hcl.Block) {
 // edge decodes an edge target's block, whose settings default to the
 // target table's.
 func (d *decoder) edge(t target.Target, b *hcl.Block) {
-	e := Edge{Name: t.Name, Check: t.Edge.Check, ClientIP: t.Edge.ClientIP, Listen: t.Edge.Listen}
+	e := Edge{Name: t.Name, Check: t.Edge.Check, ClientIP: t.Edge.ClientIP, Listen: t.Edge.Listen, ProbeStatus: t.Edge.ProbeStatus}
 	if b != nil {
 		var eb edgeBlock
 		if d.decodeBody(b.Body, d.ctx, &eb) {
@@ -636,6 +638,16 @@ func (d *decoder) edge(t target.Target, b *hcl.Block) {
 					d.checkListen(t.Name, listen, eb.ListenRange)
 				}
 			}
+			if eb.ProbeStatus != nil {
+				switch {
+				case t.Edge.ProbeStatus == 0:
+					d.errorf(eb.ProbeStatusRange, "Unsupported argument", "Only %s takes probe_status, the status its health probe expects of every mirror.", probers())
+				case *eb.ProbeStatus < 200 || *eb.ProbeStatus > 499:
+					d.errorf(eb.ProbeStatusRange, "Invalid probe_status", "probe_status is the status with which every mirror answers the health probe (a HEAD for a blob no mirror holds): an answer, from 200 to 499; 404 by default.")
+				default:
+					e.ProbeStatus = *eb.ProbeStatus
+				}
+			}
 		}
 	}
 	d.policy.Edges = append(d.policy.Edges, e)
@@ -646,6 +658,17 @@ func listeners() string {
 	var names []string
 	for _, t := range target.Edges() {
 		if t.Edge.Listen != nil {
+			names = append(names, t.Name)
+		}
+	}
+	return strings.Join(names, " and ")
+}
+
+// probers names the edge targets whose blocks take probe_status.
+func probers() string {
+	var names []string
+	for _, t := range target.Edges() {
+		if t.Edge.ProbeStatus != 0 {
 			names = append(names, t.Name)
 		}
 	}

@@ -133,6 +133,9 @@ type Edge struct {
 	ClientIP string
 	// Listen is where HAProxy listens.
 	Listen []string
+	// ProbeStatus is the status Fastly's health probe expects of a
+	// mirror; 0 for the other targets.
+	ProbeStatus int
 }
 
 // Nginx holds settings only the nginx target uses.

@@ -67,7 +67,9 @@ const (
 	// MaxTimeout bounds the existence check, which the client waits for.
 	MaxTimeout = time.Minute
 	// MaxDownAfter and MaxDownFor bound the health rule's thresholds.
-	MaxDownAfter = 100
+	// A Varnish or Fastly health probe keeps at most 64 results, which is
+	// the longest run of failures their VCL can wait for.
+	MaxDownAfter = 64
 	MaxDownFor   = time.Hour
 	// MaxTTL bounds how long an existence answer is kept.
 	MaxTTL = 365 * 24 * time.Hour

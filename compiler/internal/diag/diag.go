@@ -42,15 +42,41 @@ func subject(d *hcl.Diagnostic) hcl.Range {
 	return *d.Subject
 }
 
+// maxOfAKind is how many problems of one kind (severity and summary) Write
+// prints in full. A thousand routes that never match, or a cycle through a
+// thousand locals, then take one more paragraph, not a thousand.
+const maxOfAKind = 20
+
 // Write sorts diagnostics and prints each with its file:line:col, the
 // source line with the offending text underlined, and its detail wrapped at
-// 78 columns.
+// 78 columns. Past maxOfAKind of one kind, it prints how many more there are
+// and where the first of them is.
 func Write(w io.Writer, files map[string]*hcl.File, diags hcl.Diagnostics) error {
 	Sort(diags)
+	type kind struct {
+		severity hcl.DiagnosticSeverity
+		summary  string
+	}
+	count := map[kind]int{}
+	var hidden []*hcl.Diagnostic
 	var b strings.Builder
 	lines := map[*hcl.File][]int{}
 	for _, d := range diags {
-		writeOne(&b, files, lines, d)
+		k := kind{d.Severity, d.Summary}
+		if count[k]++; count[k] <= maxOfAKind {
+			writeOne(&b, files, lines, d)
+		} else if count[k] == maxOfAKind+1 {
+			hidden = append(hidden, d)
+		}
+	}
+	for _, d := range hidden {
+		more := count[kind{d.Severity, d.Summary}] - maxOfAKind
+		writeOne(&b, files, lines, &hcl.Diagnostic{
+			Severity: d.Severity,
+			Summary:  fmt.Sprintf("%d more like %q", more, d.Summary),
+			Detail:   fmt.Sprintf("%d more problems of this kind follow the %d shown; the first of them is here. Fix those shown and run again.", more, maxOfAKind),
+			Subject:  d.Subject,
+		})
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

@@ -342,3 +342,46 @@ func TestJSONEscapes(t *testing.T) {
 		t.Errorf("read back %q, %q, %q; want %q", d.Summary, d.Detail, d.Snippet.Code, want)
 	}
 }
+
+// TestWriteCapsRepeats: past maxOfAKind problems of one summary, Write prints
+// one paragraph with their number and the first one's place; other
+// summaries, and warnings of the same summary, are counted apart.
+func TestWriteCapsRepeats(t *testing.T) {
+	var src strings.Builder
+	for i := range 30 {
+		fmt.Fprintf(&src, "l%d = 1\n", i)
+	}
+	file := &hcl.File{Bytes: []byte(src.String())}
+	var diags hcl.Diagnostics
+	for i := range 30 {
+		r := hcl.Range{Filename: "p.hcl", Start: hcl.Pos{Line: i + 1, Column: 1, Byte: 0}, End: hcl.Pos{Line: i + 1, Column: 3, Byte: 2}}
+		r.Start.Byte = strings.Index(src.String(), fmt.Sprintf("l%d =", i))
+		r.End.Byte = r.Start.Byte + 2
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Circular local value", Subject: r.Ptr()})
+	}
+	diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Other", Subject: diags[29].Subject})
+	var out strings.Builder
+	if err := Write(&out, map[string]*hcl.File{"p.hcl": file}, diags); err != nil {
+		t.Fatal(err)
+	}
+	got := out.String()
+	if n := strings.Count(got, "Error: Circular local value\n"); n != maxOfAKind {
+		t.Errorf("%d circular locals shown in full, want %d", n, maxOfAKind)
+	}
+	if n := strings.Count(got, "Error: Other\n"); n != 1 {
+		t.Errorf("the other problem is shown %d times, want once", n)
+	}
+	want := `Error: 10 more like "Circular local value"
+
+  on p.hcl:21:1:
+  21: l20 = 1
+      ^^
+
+10 more problems of this kind follow the 20 shown; the first of them is here.
+Fix those shown and run again.
+
+`
+	if !strings.HasSuffix(got, want) {
+		t.Errorf("output ends:\n%s\nwant:\n%s", got[max(0, len(got)-len(want)-100):], want)
+	}
+}

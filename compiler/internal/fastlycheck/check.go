@@ -475,13 +475,13 @@ func (c *checker) clientAddress() {
 // site, with the plan's timeout, and keeps answers for the plan's TTLs;
 // or, for a plan without a check, that nothing is fetched.
 func (c *checker) existenceCheck() {
-	var origins []string
+	var sites []plan.Site
 	for i := range c.p.Labels {
 		if a := c.p.Action(i, request.KindBlob); a.Site != "" {
-			origins = append(origins, c.p.Site(a.Site).URL)
+			sites = append(sites, c.p.Site(a.Site))
 		}
 	}
-	if c.p.Check == nil || len(origins) == 0 {
+	if c.p.Check == nil || len(sites) == 0 {
 		for _, b := range c.f.backends {
 			c.problem("line %d: backend %s is declared, but the plan checks no mirror", b.line, b.name)
 		}
@@ -503,22 +503,29 @@ func (c *checker) existenceCheck() {
 	})
 	timeout := strconv.FormatInt(c.p.Check.Timeout.Milliseconds(), 10) + "ms"
 	checked := map[string]bool{}
-	for _, site := range origins {
-		u, err := url.Parse(site)
+	// probes holds, for each backend, the probe requests of its sites:
+	// its probe must send one of them.
+	probes := map[string][]string{}
+	for _, site := range sites {
+		u, err := url.Parse(site.URL)
 		if err != nil {
-			c.problem("site URL %s: %v", site, err)
+			c.problem("site URL %s: %v", site.URL, err)
 			continue
 		}
 		origin := u.Scheme + "://" + u.Host
+		name, ok := chain[origin]
+		if !ok {
+			if !checked[origin] {
+				c.problem("vcl_recv picks no backend for mirror %s", origin)
+			}
+			checked[origin] = true
+			continue
+		}
+		probes[name] = append(probes[name], "HEAD "+strings.TrimPrefix(site.BlobURL(render.FastlyProbeDigest), origin)+" HTTP/1.1\nHost: "+u.Host+"\nConnection: close")
 		if checked[origin] {
 			continue
 		}
 		checked[origin] = true
-		name, ok := chain[origin]
-		if !ok {
-			c.problem("vcl_recv picks no backend for mirror %s", origin)
-			continue
-		}
 		b, ok := backends[name]
 		if !ok {
 			c.problem("vcl_recv picks backend %s for %s, but it is not declared", name, origin)
@@ -541,6 +548,12 @@ func (c *checker) existenceCheck() {
 			}
 		}
 	}
+	for _, name := range slices.Sorted(maps.Keys(probes)) {
+		if b, ok := backends[name]; ok {
+			c.probe(b, probes[name])
+		}
+	}
+	c.healthBranch()
 	wantTTL := []string{
 		strconv.FormatInt(c.p.Check.PositiveTTL.Seconds(), 10) + "s",
 		strconv.FormatInt(c.p.Check.NegativeTTL.Seconds(), 10) + "s",
@@ -555,4 +568,121 @@ func (c *checker) existenceCheck() {
 	if !slices.Equal(got, wantTTL) {
 		c.problem("vcl_fetch keeps answers for %v; want %v (present, absent, no answer)", got, wantTTL)
 	}
+}
+
+// healthy reports whether the plan ever takes a site down.
+func (c *checker) healthy() bool { return c.p.Check != nil && c.p.Check.DownAfter > 0 }
+
+// probe proves that backend b's health probe keeps a site's health as the
+// plan says: every DownFor it sends one of requests, a HEAD for a blob no
+// mirror holds at one of its sites, within the check's timeout, and reads
+// the fastly block's status as an answer; the site is down once the last
+// DownAfter probes all got none, up at the first answer, and up to begin
+// with. A plan that never takes a site down probes nothing.
+func (c *checker) probe(b backend, requests []string) {
+	if !c.healthy() {
+		if b.probe != nil {
+			c.problem("line %d: backend %s has a health probe, but the plan never takes a site down", b.line, b.name)
+		}
+		return
+	}
+	if b.probe == nil {
+		c.problem("line %d: backend %s has no health probe; the plan takes a site down after %d checks without an answer", b.line, b.name, c.p.Check.DownAfter)
+		return
+	}
+	want := map[string]string{
+		".dummy":             "false",
+		".expected_response": strconv.Itoa(render.FastlyProbeExpects(c.p)),
+		".interval":          strconv.FormatInt(render.FastlyProbeInterval(c.p.Check).Milliseconds(), 10) + "ms",
+		".timeout":           strconv.FormatInt(c.p.Check.Timeout.Milliseconds(), 10) + "ms",
+		".window":            strconv.Itoa(c.p.Check.DownAfter),
+		".threshold":         "1",
+		".initial":           "1",
+	}
+	for _, prop := range slices.Sorted(maps.Keys(b.probe)) {
+		got := b.probe[prop]
+		switch w, ok := want[prop]; {
+		case prop == ".request":
+			if !slices.Contains(requests, got) {
+				c.problem("line %d: the probe of backend %s sends %q; want %q", b.line, b.name, got, requests[0])
+			}
+		case !ok:
+			c.problem("line %d: the probe of backend %s sets %s, which regedge does not write", b.line, b.name, prop)
+		case got != w:
+			c.problem("line %d: the probe of backend %s has %s %q; want %q", b.line, b.name, prop, got, w)
+		}
+	}
+	for _, prop := range slices.Sorted(maps.Keys(want)) {
+		if _, ok := b.probe[prop]; !ok {
+			c.problem("line %d: the probe of backend %s lacks %s; want %q", b.line, b.name, prop, want[prop])
+		}
+	}
+	if _, ok := b.probe[".request"]; !ok {
+		c.problem("line %d: the probe of backend %s lacks .request; want %q", b.line, b.name, requests[0])
+	}
+}
+
+// healthBranch proves that, in the blob rule, a client whose site's
+// backend is sick gets the fallback at once: after the backend is picked
+// and before the cache is looked up, if (!req.backend.healthy) sets the
+// Location to the fallback and answers 601. A plan that never takes a
+// site down reads no backend's health.
+func (c *checker) healthBranch() {
+	reads := 0
+	expressions(c.body("vcl_recv"), func(e ast.Expression) {
+		if strings.HasSuffix(ident(e), ".healthy") {
+			reads++
+		}
+	})
+	if !c.healthy() {
+		if reads > 0 {
+			c.problem("vcl_recv reads a backend's health, but the plan never takes a site down")
+		}
+		return
+	}
+	found := false
+	branches(c.body("vcl_recv"), func(_ ast.Expression, body []ast.Statement, _ int) {
+		chain := slices.IndexFunc(body, func(s ast.Statement) bool {
+			v, ok := s.(*ast.IfStatement)
+			if !ok {
+				return false
+			}
+			_, picks := compares(v.Condition, "var.origin", "==")
+			return picks
+		})
+		if chain < 0 {
+			return
+		}
+		found = true
+		sick := slices.IndexFunc(body, isSickBranch)
+		lookup := slices.IndexFunc(body, func(s ast.Statement) bool {
+			v, ok := s.(*ast.ReturnStatement)
+			return ok && ident(v.ReturnExpression) == "lookup"
+		})
+		if sick < 0 || sick < chain || lookup < sick {
+			c.problem("line %d: the blob rule picks a backend, but does not then send the clients of a sick one to the fallback before the lookup: want if (!req.backend.healthy) { set req.http.X-Regedge-Location = req.http.X-Regedge-Fallback; error 601; }", line(body[chain]))
+		}
+	})
+	if !found {
+		c.problem("vcl_recv picks no backend for the blob rule")
+	}
+	if reads != 1 {
+		c.problem("vcl_recv reads a backend's health %d times; want once, in the blob rule", reads)
+	}
+}
+
+// isSickBranch reports whether s is
+// if (!req.backend.healthy) { set req.http.X-Regedge-Location = req.http.X-Regedge-Fallback; error 601 ...; }.
+func isSickBranch(s ast.Statement) bool {
+	v, ok := s.(*ast.IfStatement)
+	if !ok || len(v.Another) > 0 || v.Alternative != nil {
+		return false
+	}
+	not, ok := v.Condition.(*ast.PrefixExpression)
+	if !ok || not.Operator != "!" || ident(not.Right) != "req.backend.healthy" || len(v.Consequence.Statements) != 2 {
+		return false
+	}
+	to, ok := sets(v.Consequence.Statements[0], "req.http.X-Regedge-Location")
+	e, isErr := v.Consequence.Statements[1].(*ast.ErrorStatement)
+	return ok && ident(to) == "req.http.X-Regedge-Fallback" && isErr && literal(e.Code) == "601"
 }

@@ -184,6 +184,42 @@ func TestCorruptedVCLFails(t *testing.T) {
 		},
 		want: []string{`backend site_cloudfront for https://d1be1w964nk82h.cloudfront.net has .host "example.net"; want "d1be1w964nk82h.cloudfront.net"`},
 	}, {
+		name:    "probe without a window",
+		corrupt: func(s string) string { return strings.Replace(s, "        .window = 3;\n", "", 1) },
+		want:    []string{`the probe of backend site_cloudfront lacks .window; want "3"`},
+	}, {
+		name: "probe expects another status",
+		corrupt: func(s string) string {
+			return strings.Replace(s, ".expected_response = 404;", ".expected_response = 200;", 1)
+		},
+		want: []string{`the probe of backend site_cloudfront has .expected_response "200"; want "404"`},
+	}, {
+		name: "probe asks another host",
+		corrupt: func(s string) string {
+			return strings.Replace(s, `"Host: d1be1w964nk82h.cloudfront.net"`, `"Host: example.net"`, 1)
+		},
+		want: []string{"the probe of backend site_cloudfront sends \"HEAD /containers/images/sha256:"},
+	}, {
+		name: "backend without a probe",
+		corrupt: func(s string) string {
+			i := strings.Index(s, "    .probe = {")
+			return s[:i] + s[i+strings.Index(s[i:], "    }\n")+len("    }\n"):]
+		},
+		want: []string{"backend site_cloudfront has no health probe; the plan takes a site down after 3 checks without an answer"},
+	}, {
+		name: "health read nowhere",
+		corrupt: func(s string) string {
+			return strings.Replace(s, "if (!req.backend.healthy) {", "if (false) {", 1)
+		},
+		want: []string{"does not then send the clients of a sick one to the fallback before the lookup", "vcl_recv reads a backend's health 0 times; want once"},
+	}, {
+		name: "sick clients sent to the site",
+		corrupt: func(s string) string {
+			const sick = "if (!req.backend.healthy) {\n            set req.http.X-Regedge-Location = req.http.X-Regedge-"
+			return strings.Replace(s, sick+"Fallback;", sick+"Site;", 1)
+		},
+		want: []string{"does not then send the clients of a sick one to the fallback before the lookup"},
+	}, {
 		name: "1,001 ACLs",
 		corrupt: func(s string) string {
 			for i := nACLs; i < 1001; i++ {

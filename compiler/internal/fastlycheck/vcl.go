@@ -1,9 +1,13 @@
 package fastlycheck
 
 import (
+	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/ysugimoto/falco/ast"
 	"github.com/ysugimoto/falco/lexer"
@@ -47,6 +51,9 @@ type backend struct {
 	name  string
 	line  int
 	props map[string]string
+	// probe holds the properties of its health probe as props does, the
+	// request's strings joined by newlines; nil without a probe.
+	probe map[string]string
 }
 
 // parse reads a VCL file with falco's lexer and parser, Fastly's grammar,
@@ -128,11 +135,100 @@ func readTable(d *ast.TableDeclaration) (table, error) {
 func readBackend(d *ast.BackendDeclaration) backend {
 	b := backend{name: d.Name.Value, line: line(d), props: map[string]string{}}
 	for _, p := range d.Properties {
-		if _, nested := p.Value.(*ast.BackendProbeObject); !nested {
+		probe, nested := p.Value.(*ast.BackendProbeObject)
+		if !nested {
 			b.props["."+p.Key.Value] = literal(p.Value)
+			continue
+		}
+		b.probe = map[string]string{}
+		for _, v := range probe.Values {
+			b.probe["."+v.Key.Value] = literal(v.Value)
+			if lines, ok := strs(v.Value); ok {
+				b.probe["."+v.Key.Value] = strings.Join(lines, "\n")
+			}
 		}
 	}
 	return b
+}
+
+// strs returns the strings a string literal, or strings written one after
+// another (which VCL joins), are made of.
+func strs(e ast.Expression) ([]string, bool) {
+	switch v := e.(type) {
+	case *ast.String:
+		return []string{v.Value}, true
+	case *ast.InfixExpression:
+		left, ok := strs(v.Left)
+		right, ok2 := strs(v.Right)
+		return append(left, right...), ok && ok2 && v.Operator == "+"
+	}
+	return nil, false
+}
+
+// Probe is a backend's health probe as Fastly reads its declaration.
+type Probe struct {
+	Backend string
+	// Addr is the backend's host:port, TLS whether it speaks TLS there,
+	// and ServerName the name it sends and checks.
+	Addr       string
+	TLS        bool
+	ServerName string
+	// Request is the probe's request as sent: each string of .request
+	// as a line, then an empty line.
+	Request string
+	// Status is the one status that counts as a good result.
+	Status            int
+	Interval, Timeout time.Duration
+	// The backend is healthy while at least Threshold of the last Window
+	// results were good; Initial good results stand in the window at
+	// first.
+	Window, Threshold, Initial int
+}
+
+// Probes reads the health probes of the backends that src, a VCL file
+// regedge wrote, declares. A probe must set each of Probe's values, as
+// regedge writes them: Fastly's defaults for the others are not known.
+func Probes(src string) ([]Probe, error) {
+	f, err := parse(src)
+	if err != nil {
+		return nil, err
+	}
+	var probes []Probe
+	for _, b := range f.backends {
+		if b.probe == nil {
+			continue
+		}
+		pr := Probe{Backend: b.name, Addr: net.JoinHostPort(b.props[".host"], b.props[".port"]), TLS: b.props[".ssl"] == "true", ServerName: b.props[".ssl_sni_hostname"]}
+		var errs []error
+		number := func(name string) int {
+			n, err := strconv.Atoi(b.probe[name])
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s is %q, not a number", name, b.probe[name]))
+			}
+			return n
+		}
+		duration := func(name string) time.Duration {
+			d, err := time.ParseDuration(b.probe[name])
+			if err != nil || d <= 0 {
+				errs = append(errs, fmt.Errorf("%s is %q, not a duration in s or ms", name, b.probe[name]))
+			}
+			return d
+		}
+		for line := range strings.SplitSeq(b.probe[".request"], "\n") {
+			pr.Request += line + "\r\n"
+		}
+		pr.Request += "\r\n"
+		pr.Status, pr.Window, pr.Threshold, pr.Initial = number(".expected_response"), number(".window"), number(".threshold"), number(".initial")
+		pr.Interval, pr.Timeout = duration(".interval"), duration(".timeout")
+		if b.probe[".request"] == "" || b.probe[".dummy"] == "true" {
+			errs = append(errs, errors.New("it sends no request"))
+		}
+		if err := errors.Join(errs...); err != nil {
+			return nil, fmt.Errorf("line %d: the probe of backend %s: %w", b.line, b.name, err)
+		}
+		probes = append(probes, pr)
+	}
+	return probes, nil
 }
 
 // literal is a literal's value as written, strings decoded; any other

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 )
@@ -44,9 +45,9 @@ func resolve(path string) (string, error) {
 	}
 }
 
-// guard refuses a target that holds the current folder or one of the
-// build's inputs, whatever it holds besides.
-func guard(dir, target string, inputs []string) error {
+// guard refuses a target that holds the current folder, one of the
+// build's inputs or a folder to keep, whatever it holds besides.
+func guard(dir, target string, inputs, keep []string) error {
 	if cwd, err := os.Getwd(); err == nil {
 		if real, err := resolve(cwd); err == nil && within(target, real) {
 			return &RefusedError{Dir: dir, Reason: "it is or holds the current folder"}
@@ -64,6 +65,15 @@ func guard(dir, target string, inputs []string) error {
 	}
 	if held != nil {
 		return &RefusedError{Dir: dir, Reason: "it holds what this build reads: " + strings.Join(held, ", ")}
+	}
+	for _, k := range keep {
+		real, err := resolve(k)
+		if err != nil {
+			return fmt.Errorf("writing %s: %w", dir, err)
+		}
+		if within(target, real) {
+			return &RefusedError{Dir: dir, Reason: "it holds " + k + ", where nginx keeps its runtime state (the policy's state_dir), which a build must not delete"}
+		}
 	}
 	return nil
 }
@@ -124,8 +134,8 @@ func checkFloor(dir, target string, names, written []string) error {
 }
 
 // checkOwned refuses a target that exists and is not build's to replace:
-// anything but a folder, or a folder that is neither empty nor marked
-// unless force is set.
+// anything but a folder, or, unless force is set, a folder that is not
+// empty and either has no marker or holds what its marker does not list.
 func checkOwned(dir, target string, force bool) error {
 	info, err := os.Lstat(target)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -137,8 +147,11 @@ func checkOwned(dir, target string, force bool) error {
 	if !info.IsDir() {
 		return &RefusedError{Dir: dir, Reason: "it is not a folder"}
 	}
-	if hasMarker(target) || force {
+	if force {
 		return nil
+	}
+	if hasMarker(target) {
+		return checkListed(dir, target)
 	}
 	entries, err := os.ReadDir(target)
 	if err != nil {
@@ -152,6 +165,49 @@ func checkOwned(dir, target string, force bool) error {
 		Reason:   "it is not empty and has no " + Marker + ": regedge build did not write it",
 		Forcible: true,
 	}
+}
+
+// checkListed refuses a marked target that holds a file its marker does
+// not list. A marker without a list, from a regedge before lists, vouches
+// for the whole folder.
+func checkListed(dir, target string) error {
+	text, err := os.ReadFile(filepath.Join(target, Marker))
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", dir, err)
+	}
+	list, ok := strings.CutPrefix(string(text), markerText)
+	if !ok {
+		return nil
+	}
+	listed := map[string]bool{Marker: true}
+	for _, name := range strings.Split(list, "\n") {
+		for ; name != "." && name != ""; name = path.Dir(name) {
+			listed[name] = true
+		}
+	}
+	var extra string
+	err = filepath.WalkDir(target, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(target, p)
+		if err != nil || rel == "." || listed[filepath.ToSlash(rel)] {
+			return err
+		}
+		extra = filepath.Join(dir, rel)
+		return fs.SkipAll
+	})
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", dir, err)
+	}
+	if extra != "" {
+		return &RefusedError{
+			Dir:      dir,
+			Reason:   "it holds " + extra + ", which regedge build did not write (its " + Marker + " does not list it)",
+			Forcible: true,
+		}
+	}
+	return nil
 }
 
 // hasMarker reports whether dir has build's marker file.

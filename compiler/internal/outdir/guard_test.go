@@ -74,6 +74,7 @@ func TestReplacesEmptyOrMarkedFolder(t *testing.T) {
 		"empty":       nil,
 		"marker only": {Marker + "=anything"},
 		"marked":      {Marker + "=", "stale.conf=x", "sub/x=y"},
+		"listed":      {Marker + "=" + markerText + "stale.conf\nsub/x\n", "stale.conf=x", "sub/x=y"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "out")
@@ -210,5 +211,70 @@ func TestReplacesThroughSymlink(t *testing.T) {
 	}
 	if got := names(t, parent); !slices.Equal(got, []string{"out", "real"}) {
 		t.Errorf("beside the output: %q", got)
+	}
+}
+
+func TestMarkerListsFiles(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "out")
+	if err := Replace(dir, newFiles, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	text, err := os.ReadFile(filepath.Join(dir, Marker))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := markerText + "nginx/nginx.conf\nplan.json\n"; string(text) != want {
+		t.Errorf("marker:\n%s\nwant:\n%s", text, want)
+	}
+}
+
+// TestRefusesWhatItsMarkerDoesNotList: a marked folder holding a file or
+// folder that its marker does not list (a marker copied in, or a file
+// added after the build) is replaced only with Force.
+func TestRefusesWhatItsMarkerDoesNotList(t *testing.T) {
+	listing := Marker + "=" + markerText + "nginx/nginx.conf\nplan.json\n"
+	for name, extra := range map[string]string{
+		"file":          "precious.txt=mine",
+		"nested file":   "nginx/notes=mine",
+		"empty folder":  "keep/",
+		"copied marker": "",
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "out")
+			tree := []string{listing, "nginx/nginx.conf=old", "plan.json=old", extra}
+			if extra == "" {
+				tree = []string{listing, "src/main.go=package main"}
+			}
+			writeTree(t, dir, tree...)
+			before := snapshot(t, dir)
+			refused(t, Replace(dir, newFiles, Options{}), true)
+			if got := snapshot(t, dir); !slices.Equal(got, before) {
+				t.Errorf("after the refusal:\n%q\nwant:\n%q", got, before)
+			}
+			if err := Replace(dir, newFiles, Options{Force: true}); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// TestRefusesStateFolder: an output that is, or holds, a folder to keep
+// (nginx's state_dir) is refused even with Force.
+func TestRefusesStateFolder(t *testing.T) {
+	root := t.TempDir()
+	writeTree(t, root, "out/"+Marker+"=", "out/nginx/state/nginx.pid=1")
+	before := snapshot(t, root)
+	for _, keep := range []string{"out", "out/nginx/state", "out/nginx/state/../state", "out/not-yet"} {
+		err := Replace(filepath.Join(root, "out"), newFiles, Options{Force: true, Keep: []string{filepath.Join(root, keep)}})
+		refused(t, err, false)
+	}
+	if got := snapshot(t, root); !slices.Equal(got, before) {
+		t.Errorf("after the refusals:\n%q\nwant:\n%q", got, before)
+	}
+	// State beside the output, or above it, is no reason to refuse.
+	for _, keep := range []string{"state", "."} {
+		if err := Replace(filepath.Join(root, "out"), newFiles, Options{Keep: []string{filepath.Join(root, keep)}}); err != nil {
+			t.Errorf("keep %s: %v", keep, err)
+		}
 	}
 }

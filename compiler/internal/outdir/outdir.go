@@ -10,6 +10,8 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/regedge/regedge/compiler/internal/render"
 )
@@ -19,9 +21,27 @@ import (
 // of a killed build is deleted only if it has it.
 const Marker = ".regedge-output"
 
-var markerText = []byte(`This folder was written by regedge build, which replaces it as a whole
-on every build: anything added here is deleted by the next build.
-`)
+const markerText = `This folder was written by regedge build, which replaces it as a whole
+on every build. These are its files; once it holds anything else, build
+replaces it only with -force, as the rest would be deleted:
+`
+
+// marker is the marker file's text for an output of files: the file
+// list lets a later build tell its own output from a folder someone
+// copied a marker into.
+func marker(files []render.File) []byte {
+	var b strings.Builder
+	b.WriteString(markerText)
+	names := make([]string, len(files))
+	for i, f := range files {
+		names[i] = f.Path
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		b.WriteString(n + "\n")
+	}
+	return []byte(b.String())
+}
 
 // Options say what Replace may replace.
 type Options struct {
@@ -31,6 +51,10 @@ type Options struct {
 	// override and feeds). A folder holding one is never replaced, even
 	// with Force.
 	Inputs []string
+	// Keep are folders that outlive every build (nginx's state_dir, with
+	// its pid file and cache): the output is never one of them nor holds
+	// one, even with Force.
+	Keep []string
 	// InputNames are the base names of every file the build read, from
 	// disk or embedded. A folder holding a file of one of these names
 	// (other than one Replace writes), at any depth, is never replaced,
@@ -55,7 +79,7 @@ func Replace(dir string, files []render.File, opts Options) error {
 	if err != nil {
 		return fmt.Errorf("writing %s: %w", dir, err)
 	}
-	if err := guard(dir, target, opts.Inputs); err != nil {
+	if err := guard(dir, target, opts.Inputs, opts.Keep); err != nil {
 		return err
 	}
 	parent := filepath.Dir(target)
@@ -111,7 +135,7 @@ func writeNew(target string, files []render.File) (_ string, err error) {
 	}
 	// The marker comes first: whatever a kill leaves of this folder is
 	// then known to be build's own.
-	if err := writeFile(filepath.Join(tmp, Marker), markerText); err != nil {
+	if err := writeFile(filepath.Join(tmp, Marker), marker(files)); err != nil {
 		return "", err
 	}
 	testHook("marked")

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/regedge/regedge/compiler/internal/render"
@@ -12,7 +13,8 @@ import (
 
 // snapshot returns every file and folder under dir as "path" for folders
 // (with a trailing slash), "path=contents" for files and "path->target"
-// for symbolic links, sorted.
+// for symbolic links, sorted. Build's marker shows as marked, whatever
+// files it lists (TestMarkerListsFiles reads the list).
 func snapshot(t *testing.T, dir string) []string {
 	t.Helper()
 	var out []string
@@ -35,6 +37,10 @@ func snapshot(t *testing.T, dir string) []string {
 		if err != nil {
 			return err
 		}
+		if d.Name() == Marker && strings.HasPrefix(string(data), markerText) {
+			out = append(out, marked)
+			return nil
+		}
 		out = append(out, rel+"="+string(data))
 		return nil
 	})
@@ -45,8 +51,8 @@ func snapshot(t *testing.T, dir string) []string {
 	return out
 }
 
-// marked is the marker file as snapshot lists it.
-var marked = Marker + "=" + string(markerText)
+// marked is build's marker file as snapshot lists it.
+var marked = Marker + "=<build's marker>"
 
 // names lists the entries of a folder.
 func names(t *testing.T, dir string) []string {
@@ -101,15 +107,18 @@ func TestReplaceReplaces(t *testing.T) {
 	if err := Replace(dir, old, Options{}); err != nil {
 		t.Fatal(err)
 	}
-	// A file someone added by hand goes too: the folder is generated.
+	// A file someone added by hand is not build's to delete, unless
+	// forced.
 	if err := os.WriteFile(filepath.Join(dir, "handmade"), []byte("h"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	// The folder path may be given in any form.
-	if err := Replace(dir+string(filepath.Separator), []render.File{
+	newFiles := []render.File{
 		{Path: "plan.json", Data: []byte("new plan")},
 		{Path: "nginx/nginx.conf", Data: []byte("conf")},
-	}, Options{}); err != nil {
+	}
+	refused(t, Replace(dir, newFiles, Options{}), true)
+	// The folder path may be given in any form.
+	if err := Replace(dir+string(filepath.Separator), newFiles, Options{Force: true}); err != nil {
 		t.Fatal(err)
 	}
 	want := []string{"./", marked, "nginx/", "nginx/nginx.conf=conf", "plan.json=new plan"}

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"text/template"
+	"time"
 
 	"go4.org/netipx"
 
@@ -25,12 +26,28 @@ const (
 	FastlyMaxVCLBytes = 1_000_000
 	// FastlyMaxACLs is the most ACLs a Fastly service may declare.
 	FastlyMaxACLs = 1000
+	// FastlyMaxWindow is the most probe results a backend's health is
+	// read from, and so the largest down_after the VCL can keep: Fastly
+	// documents no limit, and Varnish, whose probes Fastly's come from,
+	// keeps 64.
+	FastlyMaxWindow = 64
 )
 
-// fastlyShareKey names the backends' shared health-check pool. Fastly
-// requires one on every backend declared in VCL; regedge declares no probe,
-// so any fixed key will do.
+// fastlyShareKey is every backend's share_key, which Fastly requires of a
+// backend declared in VCL: backends of one account declared alike with
+// the same key share one health probe per POP, so two regedge services
+// with the same mirrors probe them once.
 const fastlyShareKey = "regedge"
+
+// FastlyProbeStatus is the status the health probe expects of a mirror
+// unless the policy's fastly block says otherwise: 404, what an S3 or GCS
+// bucket that lets anyone list it answers for a blob it does not hold
+// (one that does not answers 403).
+const FastlyProbeStatus = 404
+
+// FastlyProbeDigest is the blob the health probe asks each mirror for: one
+// that no mirror holds, so that any answer the mirror gives is the same.
+const FastlyProbeDigest = "sha256:0000000000000000000000000000000000000000000000000000000000000000"
 
 type fastlyData struct {
 	Deployment string
@@ -71,10 +88,14 @@ type fastlyTable struct {
 
 type fastlyEntry struct{ Key, Value string }
 
-// fastlyBackend is one mirror host the existence check asks.
+// fastlyBackend is one mirror host the existence check asks, and the
+// request its health probe sends: a HEAD for FastlyProbeDigest at the
+// first site there, with that site's Host.
 type fastlyBackend struct {
 	Name, Host, Port string
 	TLS              bool
+	ProbePath        string
+	ProbeHost        string
 }
 
 // fastlyOrigin is the scheme://host[:port] of a mirror site and the name
@@ -87,6 +108,38 @@ type fastlyOrigin struct {
 type fastlyCheck struct {
 	PositiveSec, NegativeSec, TimeoutMs int64
 	Origins                             []fastlyOrigin
+	// Health is nil when the plan never takes a site down.
+	Health *fastlyHealth
+}
+
+// fastlyHealth is the health probe of every backend: a site whose last
+// Window probes, one every IntervalMs, all got no answer is down, and
+// one answer brings it back up.
+type fastlyHealth struct {
+	IntervalMs int64
+	Window     int
+	Status     int
+}
+
+// FastlyProbeInterval is how often a backend's health probe asks: Window
+// (down_after) probes per down_for, so that a site is down within about
+// down_for of its outage, as the rule's checks would find it under
+// steady traffic, and a site that answers again is up within
+// down_for / down_after.
+func FastlyProbeInterval(c *plan.Check) time.Duration {
+	return time.Duration(c.DownFor.Milliseconds()/int64(c.DownAfter)) * time.Millisecond
+}
+
+// FastlyProbeExpects returns the status the plan's Fastly health probe
+// expects of every mirror: the fastly block's probe_status, or
+// FastlyProbeStatus.
+func FastlyProbeExpects(p *plan.Plan) int {
+	for _, e := range p.Edges {
+		if e.Name == "fastly" && e.ProbeStatus != 0 {
+			return e.ProbeStatus
+		}
+	}
+	return FastlyProbeStatus
 }
 
 // fastlyHeaderName is the grammar of a header regedge may read in VCL as
@@ -159,6 +212,12 @@ func Fastly(p *plan.Plan) ([]File, error) {
 			TimeoutMs:   c.Timeout.Milliseconds(),
 			Origins:     origins,
 		}
+		if c.DownAfter > FastlyMaxWindow {
+			return nil, fmt.Errorf("a Fastly health probe keeps at most %d results, so the VCL cannot wait for more failures in a row than that; the check's down_after is %d", FastlyMaxWindow, c.DownAfter)
+		}
+		if c.DownAfter > 0 {
+			d.Check.Health = &fastlyHealth{IntervalMs: FastlyProbeInterval(c).Milliseconds(), Window: c.DownAfter, Status: FastlyProbeExpects(p)}
+		}
 	}
 	vcl, err := execute(fastlyTemplates, "regedge.vcl.tmpl", d)
 	if err != nil {
@@ -209,18 +268,22 @@ func fastlyACLs(p *plan.Plan) []fastlyACL {
 }
 
 // fastlyBackends declares one backend per mirror host (scheme, host and
-// port) that some label's blobs go to, named after the first site there,
-// and lists the origin (scheme://host[:port]) of every such site with its
-// backend.
+// port) that some label's blobs go to, named after the first site there
+// and probed at it, and lists the origin (scheme://host[:port]) of every
+// such site with its backend.
 func fastlyBackends(p *plan.Plan) ([]fastlyBackend, []fastlyOrigin, error) {
 	used := map[string]bool{}
 	for i := range p.Labels {
 		used[p.Action(i, request.KindBlob).Site] = true
 	}
+	type hostKey struct {
+		host, port string
+		tls        bool
+	}
 	var backends []fastlyBackend
 	var firstSites []string
 	var origins []fastlyOrigin
-	byHost := map[fastlyBackend]int{}
+	byHost := map[hostKey]int{}
 	byOrigin := map[string]bool{}
 	for _, s := range p.Sites {
 		if !used[s.Name] {
@@ -230,18 +293,22 @@ func fastlyBackends(p *plan.Plan) ([]fastlyBackend, []fastlyOrigin, error) {
 		if err != nil {
 			return nil, nil, fmt.Errorf("site %s: %w", s.Name, err)
 		}
-		b := fastlyBackend{Host: u.Hostname(), Port: u.Port(), TLS: u.Scheme == "https"}
-		if b.Port == "" {
-			b.Port = map[bool]string{true: "443", false: "80"}[b.TLS]
+		origin := u.Scheme + "://" + u.Host
+		k := hostKey{host: u.Hostname(), port: u.Port(), tls: u.Scheme == "https"}
+		if k.port == "" {
+			k.port = map[bool]string{true: "443", false: "80"}[k.tls]
 		}
-		n, ok := byHost[b]
+		n, ok := byHost[k]
 		if !ok {
 			n = len(backends)
-			byHost[b] = n
-			backends = append(backends, b)
+			byHost[k] = n
+			backends = append(backends, fastlyBackend{
+				Host: k.host, Port: k.port, TLS: k.tls,
+				ProbeHost: u.Host, ProbePath: strings.TrimPrefix(s.BlobURL(FastlyProbeDigest), origin),
+			})
 			firstSites = append(firstSites, s.Name)
 		}
-		if origin := u.Scheme + "://" + u.Host; !byOrigin[origin] {
+		if !byOrigin[origin] {
 			byOrigin[origin] = true
 			origins = append(origins, fastlyOrigin{Origin: origin, Backend: n})
 		}

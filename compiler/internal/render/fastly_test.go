@@ -122,6 +122,22 @@ func TestFastlyLimits(t *testing.T) {
 	}
 }
 
+// TestFastlyProbeWindow: a probe's window holds down_after results, up to
+// FastlyMaxWindow; a plan that waits for more failures does not render.
+func TestFastlyProbeWindow(t *testing.T) {
+	p := testPlan()
+	p.Check.DownAfter = FastlyMaxWindow
+	files, err := Fastly(p)
+	if err != nil {
+		t.Fatalf("down_after %d: %v", FastlyMaxWindow, err)
+	}
+	wantSnippets(t, "regedge.vcl", string(files[0].Data), ".window = 64;")
+	p.Check.DownAfter = FastlyMaxWindow + 1
+	if _, err := Fastly(p); err == nil || !strings.Contains(err.Error(), "at most 64 results") || !strings.Contains(err.Error(), "down_after is 65") {
+		t.Errorf("down_after %d: err = %v; want one naming the limit of 64", FastlyMaxWindow+1, err)
+	}
+}
+
 func TestFastlyRefusesBadHeader(t *testing.T) {
 	p := testPlan()
 	p.ClientIP.Header = "X-Forwarded-For; foo"

@@ -1,14 +1,18 @@
 package scriptcmd
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"log"
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 	"github.com/ysugimoto/falco/ast"
@@ -27,6 +31,11 @@ const falcoMaxBackends = 1000
 // $WORK/NAME.log as "METHOD REQUEST-URI STATUS", and what falco reports
 // (a runtime error, a failed fetch) to $WORK/NAME-falco.log.
 //
+// falco runs no health probe and reads every backend as healthy. With
+// -probes, falcosim runs the probes the VCL declares (see falcoProber),
+// logging to $WORK/NAME-probe.log, and req.backend.healthy reads the
+// health they find of the request's backend.
+//
 // Not falco simulate, which listens on every interface and serves
 // through a ServeMux, which redirects "/v2/../x" to "/x" before the VCL
 // sees it, and through net/http's answer to "OPTIONS *". falcosim hands
@@ -34,8 +43,12 @@ const falcoMaxBackends = 1000
 // over two places where falco does not do what Fastly does (see
 // falcoSim).
 func cmdFalcoSim(ts *testscript.TestScript, neg bool, args []string) {
+	probes := len(args) > 0 && args[0] == "-probes"
+	if probes {
+		args = args[1:]
+	}
 	if neg || len(args) != 2 {
-		ts.Fatalf("usage: falcosim NAME VCL")
+		ts.Fatalf("usage: falcosim [-probes] NAME VCL")
 	}
 	name := args[0]
 	checkName(ts, name)
@@ -46,7 +59,21 @@ func cmdFalcoSim(ts *testscript.TestScript, neg bool, args []string) {
 	falcoLog, err := os.Create(filepath.Join(ts.Getenv("WORK"), name+"-falco.log"))
 	ts.Check(err)
 	ts.Defer(func() { falcoLog.Close() })
-	ts.Setenv(name, "http://"+serve(ts, name, newFalcoSim(string(src), falcoLog)))
+	sim := newFalcoSim(string(src), falcoLog)
+	if probes {
+		probeLog, err := os.Create(filepath.Join(ts.Getenv("WORK"), name+"-probe.log"))
+		ts.Check(err)
+		p, err := startProbes(string(src), probeLog)
+		if err != nil {
+			ts.Fatalf("falcosim: %s: %v", args[1], err)
+		}
+		ts.Defer(func() {
+			p.close()
+			probeLog.Close()
+		})
+		sim.readHealth(p)
+	}
+	ts.Setenv(name, "http://"+serve(ts, name, sim))
 }
 
 // falcoSim runs one request at a time through falco's interpreter, which
@@ -80,6 +107,20 @@ func newFalcoSim(src string, logTo io.Writer) *falcoSim {
 	)
 	s.interp.Debugger = falcoDebugger{s}
 	return s
+}
+
+// readHealth makes req.backend.healthy read the health p finds of the
+// request's backend, where falco reads true.
+func (s *falcoSim) readHealth(p *falcoProber) {
+	s.interp.IdentResolver = func(name string) value.Value {
+		if name != "req.backend.healthy" || s.ctx.Backend == nil || s.ctx.Backend.Value == nil {
+			return nil
+		}
+		if h, ok := p.healthy[s.ctx.Backend.Value.Name.Value]; ok {
+			return &value.Boolean{Value: h.Load()}
+		}
+		return nil
+	}
 }
 
 func (s *falcoSim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -142,5 +183,48 @@ func (d falcoDebugger) Message(msg string) {
 		if s.fetched != nil && s.ctx.BackendResponse == nil {
 			s.ctx.BackendResponse = s.fetched
 		}
+	}
+}
+
+// cmdWaitProbe waits, at most WITHIN, until a line the probes of falcosim
+// -probes NAME logged since the last waitprobe of NAME matches REGEXP.
+func cmdWaitProbe(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: waitprobe NAME WITHIN REGEXP")
+	}
+	within, err := time.ParseDuration(args[1])
+	if err != nil {
+		ts.Fatalf("waitprobe: %v", err)
+	}
+	re, err := regexp.Compile(args[2])
+	if err != nil {
+		ts.Fatalf("waitprobe: %v", err)
+	}
+	path := filepath.Join(ts.Getenv("WORK"), args[0]+"-probe.log")
+	seenKey := "WAITPROBE_" + args[0]
+	seen, _ := strconv.Atoi(ts.Getenv(seenKey))
+	deadline := time.Now().Add(within)
+	for {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			ts.Fatalf("waitprobe: %v", pathless(err))
+		}
+		// Only whole lines: the prober may be writing the last.
+		for end := seen; ; {
+			n := bytes.IndexByte(data[end:], '\n')
+			if n < 0 {
+				break
+			}
+			line := data[end : end+n]
+			end += n + 1
+			if re.Match(line) {
+				ts.Setenv(seenKey, strconv.Itoa(end))
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("waitprobe: no line matched %s within %v; the probes logged:\n%s", args[2], within, data[seen:])
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -88,6 +88,19 @@ func (m *switchMirror) requests() int {
 	return strings.Count(string(data), "\n")
 }
 
+// cmdHealthMode switches the mirror healthsites started to MODE, a
+// faultmirror mode or "refuse".
+func cmdHealthMode(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: healthmode MODE")
+	}
+	v, ok := healthMirrors.Load(ts)
+	if !ok {
+		ts.Fatalf("healthmode: run healthsites first")
+	}
+	ts.Check(v.(*switchMirror).set(args[0]))
+}
+
 // cmdHealthSites starts the mirror healthcheck drives, hanging until told
 // otherwise, and writes POLICY as faultsites does: one site, flaky, for
 // clients in 10.0.1.0/24, with a check that makes it down after

@@ -39,6 +39,7 @@ func Commands() map[string]func(ts *testscript.TestScript, neg bool, args []stri
 		"headermirror": cmdHeaderMirror,
 		"healthburst":  cmdHealthBurst,
 		"healthcheck":  cmdHealthCheck,
+		"healthmode":   cmdHealthMode,
 		"healthsites":  cmdHealthSites,
 		"httpget":      cmdHTTPGet,
 		"images":       cmdImages,
@@ -58,6 +59,7 @@ func Commands() map[string]func(ts *testscript.TestScript, neg bool, args []stri
 		"unpack":       cmdUnpack,
 		"waitfile":     cmdWaitFile,
 		"waitgone":     cmdWaitGone,
+		"waitprobe":    cmdWaitProbe,
 		"waithttp":     cmdWaitHTTP,
 		"xffproxy":     cmdXFFProxy,
 	}

@@ -26,7 +26,8 @@ type Target struct {
 	// plan.Plan.For); nil for the proxy.
 	Render func(*plan.Plan) ([]render.File, error)
 	// Edge holds the defaults of an edge target's policy block, which
-	// takes check, client_ip and, where Listen is not nil, listen. It is
+	// takes check, client_ip and, where Listen is not nil, listen, and
+	// where ProbeStatus is not 0, probe_status. It is
 	// nil for nginx, whose block holds settings of its own, and for the
 	// proxy; both follow the policy's client_ip block and existence check.
 	Edge *Defaults
@@ -43,6 +44,10 @@ type Defaults struct {
 	// Listen is where it listens; nil when its block takes no listen,
 	// because it is told where it is deployed.
 	Listen []string
+	// ProbeStatus is the status its health probe expects of a mirror; 0
+	// when its block takes no probe_status, as it keeps a site's health
+	// without a probe.
+	ProbeStatus int
 }
 
 // DefaultListen is where a target with listen addresses listens unless
@@ -57,7 +62,7 @@ var All = []Target{
 		Edge: &Defaults{Check: true, ClientIP: "policy"}},
 	{Name: "fastly", Files: []string{"regedge.vcl"}, Render: render.Fastly,
 		// Fastly sees the client as client.ip.
-		Edge: &Defaults{Check: true, ClientIP: "peer"}},
+		Edge: &Defaults{Check: true, ClientIP: "peer", ProbeStatus: render.FastlyProbeStatus}},
 	{Name: "haproxy", Files: []string{"haproxy.cfg", "labels.map", "regedge.lua"}, Render: render.HAProxy,
 		Edge: &Defaults{Check: true, ClientIP: "policy", Listen: DefaultListen}},
 	{Name: "worker", Files: []string{"worker.js", "wrangler.toml", "workerd.capnp"}, Render: render.Worker,

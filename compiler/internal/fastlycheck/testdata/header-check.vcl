@@ -5,7 +5,11 @@
 # The numbered rules are those of docs/request-handling.md. Synthetic answers
 # are raised as errors 601-605 and written out in vcl_error.
 
-# Rule 10: the mirror hosts the existence check asks.
+# Rule 10: the mirror hosts the existence check asks. Each one's probe keeps
+# the health of its sites: every 2000ms it asks, with a HEAD, for a blob no
+# mirror holds, and reads a 404 as an answer and anything else as none.
+# The sites are down once the last 5 probes all got none, up again at
+# the first answer, and up to begin with.
 backend site_east {
     .dynamic = true;
     .share_key = "regedge";
@@ -18,6 +22,16 @@ backend site_east {
     .connect_timeout = 1500ms;
     .first_byte_timeout = 1500ms;
     .between_bytes_timeout = 1500ms;
+    .probe = {
+        .dummy = false;
+        .request = "HEAD /m/b/sha256:0000000000000000000000000000000000000000000000000000000000000000/data HTTP/1.1" "Host: east.example.com" "Connection: close";
+        .expected_response = 404;
+        .interval = 2000ms;
+        .timeout = 1500ms;
+        .window = 5;
+        .threshold = 1;
+        .initial = 1;
+    }
 }
 
 backend site_west {
@@ -28,6 +42,16 @@ backend site_west {
     .connect_timeout = 1500ms;
     .first_byte_timeout = 1500ms;
     .between_bytes_timeout = 1500ms;
+    .probe = {
+        .dummy = false;
+        .request = "HEAD /west/containers/images/sha256:0000000000000000000000000000000000000000000000000000000000000000 HTTP/1.1" "Host: 127.0.0.1:8081" "Connection: close";
+        .expected_response = 404;
+        .interval = 2000ms;
+        .timeout = 1500ms;
+        .window = 5;
+        .threshold = 1;
+        .initial = 1;
+    }
 }
 
 # Rule 10: the addresses of each label.
@@ -266,6 +290,13 @@ sub vcl_recv {
             set req.backend = site_east;
         } else if (var.origin == "http://127.0.0.1:8081") {
             set req.backend = site_west;
+        }
+        # A site's health: while its backend's probe finds it down, its
+        # clients get the fallback at once, without a check and whatever
+        # is cached.
+        if (!req.backend.healthy) {
+            set req.http.X-Regedge-Location = req.http.X-Regedge-Fallback;
+            error 601 "Temporary Redirect";
         }
         unset req.http.Authorization;
         unset req.http.Cookie;

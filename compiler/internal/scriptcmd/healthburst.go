@@ -12,16 +12,15 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
-const healthburstUsage = "usage: healthburst [-H HEADER] [-mode MODE] [-within DURATION] [-site] N URL"
+const healthburstUsage = "usage: healthburst [-H HEADER] [-within DURATION] [-site] N URL"
 
 // healthburstBlobs numbers the blobs of every burst apart from
 // healthcheck's, so that no answer is cached.
 const healthburstBlobs = 1 << 40
 
-// cmdHealthBurst switches the mirror healthsites started to MODE, if
-// given (a faultmirror mode or "refuse"), then sends N requests at once to
-// the target at URL, each for a blob not asked for before, as a client of
-// the site (its address in HEADER). Every answer must be the fallback, or
+// cmdHealthBurst sends N requests at once to the target at URL, each for
+// a blob not asked for before, as a client of the site healthsites
+// started (its address in HEADER). Every answer must be the fallback, or
 // with -site either the fallback or the site, and none may take longer than
 // -within. It prints how many answers were each; the mirror's own log
 // (FLAKY.log) shows which requests reached the site.
@@ -29,7 +28,6 @@ func cmdHealthBurst(ts *testscript.TestScript, neg bool, args []string) {
 	fs := flag.NewFlagSet("healthburst", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	header := fs.String("H", "X-Forwarded-For", "")
-	mode := fs.String("mode", "", "")
 	within := fs.Duration("within", 0, "")
 	site := fs.Bool("site", false, "")
 	if err := fs.Parse(args); neg || err != nil || fs.NArg() != 2 {
@@ -44,11 +42,6 @@ func cmdHealthBurst(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("healthburst: run healthsites first")
 	}
 	m := v.(*switchMirror)
-	if *mode != "" {
-		if err := m.set(*mode); err != nil {
-			ts.Fatalf("healthburst: %v", err)
-		}
-	}
 	hc := &healthClient{base: strings.TrimSuffix(fs.Arg(1), "/"), header: *header, site: "http://" + m.addr}
 	hc.blobs.Store(healthburstBlobs + time.Now().UnixNano()%healthburstBlobs)
 

@@ -12,8 +12,6 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
-const sitemirrorUsage = "usage: sitemirror [-probe PATH] [-conns] NAME MODE"
-
 // cmdSiteMirror runs a mirror that answers as MODE says (see faultHandler),
 // setting NAME to its base URL, for the site health scripts. With -probe
 // it answers a request for PATH with 404 whatever MODE says: a site whose
@@ -22,18 +20,19 @@ const sitemirrorUsage = "usage: sitemirror [-probe PATH] [-conns] NAME MODE"
 // target that keeps its connections to the mirror open shows few lines
 // for many requests.
 func cmdSiteMirror(ts *testscript.TestScript, neg bool, args []string) {
+	const usage = "usage: sitemirror [-probe PATH] [-conns] NAME MODE"
 	fs := flag.NewFlagSet("sitemirror", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	probe := fs.String("probe", "", "")
 	conns := fs.Bool("conns", false, "")
 	if err := fs.Parse(args); neg || err != nil || fs.NArg() != 2 {
-		ts.Fatalf(sitemirrorUsage)
+		ts.Fatalf(usage)
 	}
 	name := fs.Arg(0)
 	checkName(ts, name)
 	h, err := faultHandler(fs.Arg(1))
 	if err != nil {
-		ts.Fatalf("%s: %v", sitemirrorUsage, err)
+		ts.Fatalf("%s: %v", usage, err)
 	}
 	if *probe != "" {
 		h = answerProbe(*probe, h)

@@ -446,6 +446,10 @@ function record(health, answered, trial) {
   }
 }
 
+// CHECK_GRACE_MS is how much longer than the check's timeout the request
+// that started the check waits for it.
+const CHECK_GRACE_MS = 200;
+
 // answers holds the mirrors' answers by blob URL, least recently used
 // first; checks holds the checks in flight, so that concurrent requests
 // for one blob make one HEAD request.
@@ -472,6 +476,7 @@ async function exists(url, request, ctx, health) {
       }
     }
     let check = checks.get(url);
+    let wait = CHECK.timeoutMs;
     if (check === undefined || now - check.started >= CHECK.timeoutMs) {
       check = { started: now, present: ask(url, checkKey(request, url), ctx, health) };
       checks.set(url, check);
@@ -481,16 +486,15 @@ async function exists(url, request, ctx, health) {
         }
       });
       ctx.waitUntil(check.present);
-      // The HEAD's own timeout bounds this request's wait, and its
-      // outcome is in the site's health before this client is answered.
-      return await check.present;
+      // The HEAD's own timeout ends the check first, so that its outcome
+      // is in the site's health before this client is answered.
+      wait += CHECK_GRACE_MS;
     }
-    // A check another request started is bounded by this request's own
-    // timer too. A check that timed out is dropped, so that the next
-    // request asks again.
+    // Each request's own timer bounds its wait. A check that timed out is
+    // dropped, so that the next request asks again.
     let timer;
     const late = new Promise((resolve) => {
-      timer = setTimeout(resolve, CHECK.timeoutMs, null);
+      timer = setTimeout(resolve, wait, null);
     });
     const present = await Promise.race([check.present, late]);
     clearTimeout(timer);

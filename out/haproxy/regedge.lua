@@ -18,9 +18,15 @@
 -- answer is not cached: the mirror is asked again next time. The HEAD
 -- runs in a task of its own that every request for the same URL waits
 -- for, so concurrent checks of one URL are one request; a request waits
--- at most timeout_ms and then counts the blob as absent.
+-- at most timeout_ms and grace_ms and then counts the blob as absent.
+--
+-- The mirror's backend ends a check the mirror does not answer within
+-- timeout_ms with a 504 of its own, which also counts against the site's
+-- health (haproxy.cfg). The check waits grace_ms longer than that, so that
+-- a request never cuts a check short before its backend has counted it.
 
 local timeout_ms = 3000
+local grace_ms = 200
 local positive_ms = 3600000
 local negative_ms = 600000
 local cache_size = 100000
@@ -124,7 +130,7 @@ local function ask(url, deadline)
     return nil
   end
   local socket = core.tcp()
-  socket:settimeout(timeout_ms / 1000)
+  socket:settimeout((timeout_ms + grace_ms) / 1000)
   local status = nil
   if socket:connect(mirror_socket) and
       socket:send("HEAD " .. path .. " HTTP/1.1\r\nHost: regedge\r\nRegedge-Mirror: " .. mirror .. "\r\nConnection: close\r\n\r\n") then
@@ -142,7 +148,7 @@ local function ask(url, deadline)
 end
 
 local function check(url, flight)
-  local ok, present = pcall(ask, url, flight.started + timeout_ms)
+  local ok, present = pcall(ask, url, flight.started + timeout_ms + grace_ms)
   if ok and present ~= nil then
     remember(url, present)
   end
@@ -161,14 +167,14 @@ core.register_action("regedge_exists", {"http-req"}, function(txn)
     txn:set_var("txn.regedge_present", hit.present and 1 or 0)
     return
   end
-  -- A check older than timeout_ms got no answer in time: ask again.
+  -- A check older than its wait got no answer in time: ask again.
   local flight = flights[url]
-  if flight == nil or start - flight.started >= timeout_ms then
+  if flight == nil or start - flight.started >= timeout_ms + grace_ms then
     flight = {done = false, present = false, started = start}
     flights[url] = flight
     core.register_task(function() check(url, flight) end)
   end
-  while not flight.done and now_ms() - start < timeout_ms do
+  while not flight.done and now_ms() - start < timeout_ms + grace_ms do
     core.msleep(poll_ms)
   end
   txn:set_var("txn.regedge_present", (flight.done and flight.present) and 1 or 0)

@@ -34,173 +34,173 @@ const CLIENT_HEADER = "CF-Connecting-IP";
 const TRUSTED_HOPS = 0;
 
 // What each label's requests are routed to: per kind, the upstream's
-// endpoint, /v2/ and repository prefix; for blobs, the site's blob URL
-// before and after the digest, or null when blobs go upstream.
+// endpoint, /v2/ and repository prefix; for blobs, the site's name and its
+// blob URL before and after the digest, or null when blobs go upstream.
 const LABELS = [
   // 0: "cloudfront"
   {
     upstream: { "blob": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "manifest": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "referrers": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "signature": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "tags": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images" },
-    site: ["https://d1be1w964nk82h.cloudfront.net/containers/images/", ""],
+    site: { name: "cloudfront", before: "https://d1be1w964nk82h.cloudfront.net/containers/images/", after: "" },
   },
   // 1: "s3-af-south-1"
   {
     upstream: { "blob": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "manifest": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "referrers": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "signature": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "tags": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images" },
-    site: ["https://prod-registry-k8s-io-af-south-1.s3.dualstack.af-south-1.amazonaws.com/containers/images/", ""],
+    site: { name: "s3-af-south-1", before: "https://prod-registry-k8s-io-af-south-1.s3.dualstack.af-south-1.amazonaws.com/containers/images/", after: "" },
   },
   // 2: "s3-ap-east-1"
   {
     upstream: { "blob": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "manifest": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "referrers": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "signature": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "tags": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images" },
-    site: ["https://prod-registry-k8s-io-ap-east-1.s3.dualstack.ap-east-1.amazonaws.com/containers/images/", ""],
+    site: { name: "s3-ap-east-1", before: "https://prod-registry-k8s-io-ap-east-1.s3.dualstack.ap-east-1.amazonaws.com/containers/images/", after: "" },
   },
   // 3: "s3-ap-northeast-1"
   {
     upstream: { "blob": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "manifest": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "referrers": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "signature": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "tags": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images" },
-    site: ["https://prod-registry-k8s-io-ap-northeast-1.s3.dualstack.ap-northeast-1.amazonaws.com/containers/images/", ""],
+    site: { name: "s3-ap-northeast-1", before: "https://prod-registry-k8s-io-ap-northeast-1.s3.dualstack.ap-northeast-1.amazonaws.com/containers/images/", after: "" },
   },
   // 4: "s3-ap-northeast-2"
   {
     upstream: { "blob": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "manifest": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "referrers": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "signature": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "tags": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images" },
-    site: ["https://prod-registry-k8s-io-ap-northeast-2.s3.dualstack.ap-northeast-2.amazonaws.com/containers/images/", ""],
+    site: { name: "s3-ap-northeast-2", before: "https://prod-registry-k8s-io-ap-northeast-2.s3.dualstack.ap-northeast-2.amazonaws.com/containers/images/", after: "" },
   },
   // 5: "s3-ap-northeast-3"
   {
     upstream: { "blob": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "manifest": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "referrers": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "signature": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "tags": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images" },
-    site: ["https://prod-registry-k8s-io-ap-northeast-3.s3.dualstack.ap-northeast-3.amazonaws.com/containers/images/", ""],
+    site: { name: "s3-ap-northeast-3", before: "https://prod-registry-k8s-io-ap-northeast-3.s3.dualstack.ap-northeast-3.amazonaws.com/containers/images/", after: "" },
   },
   // 6: "s3-ap-south-1"
   {
     upstream: { "blob": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "manifest": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "referrers": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "signature": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "tags": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images" },
-    site: ["https://prod-registry-k8s-io-ap-south-1.s3.dualstack.ap-south-1.amazonaws.com/containers/images/", ""],
+    site: { name: "s3-ap-south-1", before: "https://prod-registry-k8s-io-ap-south-1.s3.dualstack.ap-south-1.amazonaws.com/containers/images/", after: "" },
   },
   // 7: "s3-ap-south-2"
   {
     upstream: { "blob": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "manifest": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "referrers": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "signature": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "tags": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images" },
-    site: ["https://prod-registry-k8s-io-ap-south-2.s3.dualstack.ap-south-2.amazonaws.com/containers/images/", ""],
+    site: { name: "s3-ap-south-2", before: "https://prod-registry-k8s-io-ap-south-2.s3.dualstack.ap-south-2.amazonaws.com/containers/images/", after: "" },
   },
   // 8: "s3-ap-southeast-1"
   {
     upstream: { "blob": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "manifest": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "referrers": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "signature": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "tags": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images" },
-    site: ["https://prod-registry-k8s-io-ap-southeast-1.s3.dualstack.ap-southeast-1.amazonaws.com/containers/images/", ""],
+    site: { name: "s3-ap-southeast-1", before: "https://prod-registry-k8s-io-ap-southeast-1.s3.dualstack.ap-southeast-1.amazonaws.com/containers/images/", after: "" },
   },
   // 9: "s3-ap-southeast-2"
   {
     upstream: { "blob": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "manifest": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "referrers": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "signature": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "tags": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images" },
-    site: ["https://prod-registry-k8s-io-ap-southeast-2.s3.dualstack.ap-southeast-2.amazonaws.com/containers/images/", ""],
+    site: { name: "s3-ap-southeast-2", before: "https://prod-registry-k8s-io-ap-southeast-2.s3.dualstack.ap-southeast-2.amazonaws.com/containers/images/", after: "" },
   },
   // 10: "s3-ap-southeast-3"
   {
     upstream: { "blob": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "manifest": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "referrers": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "signature": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "tags": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images" },
-    site: ["https://prod-registry-k8s-io-ap-southeast-3.s3.dualstack.ap-southeast-3.amazonaws.com/containers/images/", ""],
+    site: { name: "s3-ap-southeast-3", before: "https://prod-registry-k8s-io-ap-southeast-3.s3.dualstack.ap-southeast-3.amazonaws.com/containers/images/", after: "" },
   },
   // 11: "s3-ap-southeast-4"
   {
     upstream: { "blob": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "manifest": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "referrers": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "signature": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "tags": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images" },
-    site: ["https://prod-registry-k8s-io-ap-southeast-4.s3.dualstack.ap-southeast-4.amazonaws.com/containers/images/", ""],
+    site: { name: "s3-ap-southeast-4", before: "https://prod-registry-k8s-io-ap-southeast-4.s3.dualstack.ap-southeast-4.amazonaws.com/containers/images/", after: "" },
   },
   // 12: "s3-ap-southeast-5"
   {
     upstream: { "blob": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "manifest": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "referrers": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "signature": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "tags": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images" },
-    site: ["https://prod-registry-k8s-io-ap-southeast-5.s3.dualstack.ap-southeast-5.amazonaws.com/containers/images/", ""],
+    site: { name: "s3-ap-southeast-5", before: "https://prod-registry-k8s-io-ap-southeast-5.s3.dualstack.ap-southeast-5.amazonaws.com/containers/images/", after: "" },
   },
   // 13: "s3-ap-southeast-6"
   {
     upstream: { "blob": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "manifest": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "referrers": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "signature": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "tags": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images" },
-    site: ["https://prod-registry-k8s-io-ap-southeast-6.s3.dualstack.ap-southeast-6.amazonaws.com/containers/images/", ""],
+    site: { name: "s3-ap-southeast-6", before: "https://prod-registry-k8s-io-ap-southeast-6.s3.dualstack.ap-southeast-6.amazonaws.com/containers/images/", after: "" },
   },
   // 14: "s3-ap-southeast-7"
   {
     upstream: { "blob": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "manifest": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "referrers": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "signature": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "tags": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images" },
-    site: ["https://prod-registry-k8s-io-ap-southeast-7.s3.dualstack.ap-southeast-7.amazonaws.com/containers/images/", ""],
+    site: { name: "s3-ap-southeast-7", before: "https://prod-registry-k8s-io-ap-southeast-7.s3.dualstack.ap-southeast-7.amazonaws.com/containers/images/", after: "" },
   },
   // 15: "s3-ca-central-1"
   {
     upstream: { "blob": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "manifest": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "referrers": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "signature": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "tags": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images" },
-    site: ["https://prod-registry-k8s-io-ca-central-1.s3.dualstack.ca-central-1.amazonaws.com/containers/images/", ""],
+    site: { name: "s3-ca-central-1", before: "https://prod-registry-k8s-io-ca-central-1.s3.dualstack.ca-central-1.amazonaws.com/containers/images/", after: "" },
   },
   // 16: "s3-ca-west-1"
   {
     upstream: { "blob": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "manifest": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "referrers": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "signature": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "tags": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images" },
-    site: ["https://prod-registry-k8s-io-ca-west-1.s3.dualstack.ca-west-1.amazonaws.com/containers/images/", ""],
+    site: { name: "s3-ca-west-1", before: "https://prod-registry-k8s-io-ca-west-1.s3.dualstack.ca-west-1.amazonaws.com/containers/images/", after: "" },
   },
   // 17: "s3-eu-central-1"
   {
     upstream: { "blob": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "manifest": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "referrers": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "signature": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "tags": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images" },
-    site: ["https://prod-registry-k8s-io-eu-central-1.s3.dualstack.eu-central-1.amazonaws.com/containers/images/", ""],
+    site: { name: "s3-eu-central-1", before: "https://prod-registry-k8s-io-eu-central-1.s3.dualstack.eu-central-1.amazonaws.com/containers/images/", after: "" },
   },
   // 18: "s3-eu-central-2"
   {
     upstream: { "blob": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "manifest": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "referrers": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "signature": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "tags": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images" },
-    site: ["https://prod-registry-k8s-io-eu-central-2.s3.dualstack.eu-central-2.amazonaws.com/containers/images/", ""],
+    site: { name: "s3-eu-central-2", before: "https://prod-registry-k8s-io-eu-central-2.s3.dualstack.eu-central-2.amazonaws.com/containers/images/", after: "" },
   },
   // 19: "s3-eu-north-1"
   {
     upstream: { "blob": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "manifest": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "referrers": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "signature": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "tags": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images" },
-    site: ["https://prod-registry-k8s-io-eu-north-1.s3.dualstack.eu-north-1.amazonaws.com/containers/images/", ""],
+    site: { name: "s3-eu-north-1", before: "https://prod-registry-k8s-io-eu-north-1.s3.dualstack.eu-north-1.amazonaws.com/containers/images/", after: "" },
   },
   // 20: "s3-eu-south-1"
   {
     upstream: { "blob": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "manifest": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "referrers": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "signature": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "tags": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images" },
-    site: ["https://prod-registry-k8s-io-eu-south-1.s3.dualstack.eu-south-1.amazonaws.com/containers/images/", ""],
+    site: { name: "s3-eu-south-1", before: "https://prod-registry-k8s-io-eu-south-1.s3.dualstack.eu-south-1.amazonaws.com/containers/images/", after: "" },
   },
   // 21: "s3-eu-south-2"
   {
     upstream: { "blob": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "manifest": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "referrers": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "signature": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "tags": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images" },
-    site: ["https://prod-registry-k8s-io-eu-south-2.s3.dualstack.eu-south-2.amazonaws.com/containers/images/", ""],
+    site: { name: "s3-eu-south-2", before: "https://prod-registry-k8s-io-eu-south-2.s3.dualstack.eu-south-2.amazonaws.com/containers/images/", after: "" },
   },
   // 22: "s3-eu-west-1"
   {
     upstream: { "blob": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "manifest": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "referrers": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "signature": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "tags": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images" },
-    site: ["https://prod-registry-k8s-io-eu-west-1.s3.dualstack.eu-west-1.amazonaws.com/containers/images/", ""],
+    site: { name: "s3-eu-west-1", before: "https://prod-registry-k8s-io-eu-west-1.s3.dualstack.eu-west-1.amazonaws.com/containers/images/", after: "" },
   },
   // 23: "s3-eu-west-2"
   {
     upstream: { "blob": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "manifest": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "referrers": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "signature": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "tags": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images" },
-    site: ["https://767373bbdcb8270361b96548387bf2a9ad0d48758c35-eu-west-2.s3.dualstack.eu-west-2.amazonaws.com/containers/images/", ""],
+    site: { name: "s3-eu-west-2", before: "https://767373bbdcb8270361b96548387bf2a9ad0d48758c35-eu-west-2.s3.dualstack.eu-west-2.amazonaws.com/containers/images/", after: "" },
   },
   // 24: "s3-eu-west-3"
   {
     upstream: { "blob": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "manifest": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "referrers": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "signature": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "tags": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images" },
-    site: ["https://prod-registry-k8s-io-eu-west-3.s3.dualstack.eu-west-3.amazonaws.com/containers/images/", ""],
+    site: { name: "s3-eu-west-3", before: "https://prod-registry-k8s-io-eu-west-3.s3.dualstack.eu-west-3.amazonaws.com/containers/images/", after: "" },
   },
   // 25: "s3-il-central-1"
   {
     upstream: { "blob": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "manifest": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "referrers": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "signature": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "tags": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images" },
-    site: ["https://prod-registry-k8s-io-il-central-1.s3.dualstack.il-central-1.amazonaws.com/containers/images/", ""],
+    site: { name: "s3-il-central-1", before: "https://prod-registry-k8s-io-il-central-1.s3.dualstack.il-central-1.amazonaws.com/containers/images/", after: "" },
   },
   // 26: "s3-me-central-1"
   {
     upstream: { "blob": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "manifest": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "referrers": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "signature": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "tags": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images" },
-    site: ["https://prod-registry-k8s-io-me-central-1.s3.dualstack.me-central-1.amazonaws.com/containers/images/", ""],
+    site: { name: "s3-me-central-1", before: "https://prod-registry-k8s-io-me-central-1.s3.dualstack.me-central-1.amazonaws.com/containers/images/", after: "" },
   },
   // 27: "s3-mx-central-1"
   {
     upstream: { "blob": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "manifest": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "referrers": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "signature": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "tags": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images" },
-    site: ["https://prod-registry-k8s-io-mx-central-1.s3.dualstack.mx-central-1.amazonaws.com/containers/images/", ""],
+    site: { name: "s3-mx-central-1", before: "https://prod-registry-k8s-io-mx-central-1.s3.dualstack.mx-central-1.amazonaws.com/containers/images/", after: "" },
   },
   // 28: "s3-sa-east-1"
   {
     upstream: { "blob": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "manifest": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "referrers": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "signature": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "tags": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images" },
-    site: ["https://prod-registry-k8s-io-sa-east-1.s3.dualstack.sa-east-1.amazonaws.com/containers/images/", ""],
+    site: { name: "s3-sa-east-1", before: "https://prod-registry-k8s-io-sa-east-1.s3.dualstack.sa-east-1.amazonaws.com/containers/images/", after: "" },
   },
   // 29: "s3-us-east-1"
   {
     upstream: { "blob": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "manifest": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "referrers": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "signature": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "tags": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images" },
-    site: ["https://prod-registry-k8s-io-us-east-1.s3.dualstack.us-east-1.amazonaws.com/containers/images/", ""],
+    site: { name: "s3-us-east-1", before: "https://prod-registry-k8s-io-us-east-1.s3.dualstack.us-east-1.amazonaws.com/containers/images/", after: "" },
   },
   // 30: "s3-us-east-2"
   {
     upstream: { "blob": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "manifest": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "referrers": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "signature": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "tags": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images" },
-    site: ["https://prod-registry-k8s-io-us-east-2.s3.dualstack.us-east-2.amazonaws.com/containers/images/", ""],
+    site: { name: "s3-us-east-2", before: "https://prod-registry-k8s-io-us-east-2.s3.dualstack.us-east-2.amazonaws.com/containers/images/", after: "" },
   },
   // 31: "s3-us-west-1"
   {
     upstream: { "blob": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "manifest": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "referrers": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "signature": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "tags": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images" },
-    site: ["https://prod-registry-k8s-io-us-west-1.s3.dualstack.us-west-1.amazonaws.com/containers/images/", ""],
+    site: { name: "s3-us-west-1", before: "https://prod-registry-k8s-io-us-west-1.s3.dualstack.us-west-1.amazonaws.com/containers/images/", after: "" },
   },
   // 32: "s3-us-west-2"
   {
     upstream: { "blob": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "manifest": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "referrers": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "signature": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images", "tags": "https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images" },
-    site: ["https://prod-registry-k8s-io-us-west-2.s3.dualstack.us-west-2.amazonaws.com/containers/images/", ""],
+    site: { name: "s3-us-west-2", before: "https://prod-registry-k8s-io-us-west-2.s3.dualstack.us-west-2.amazonaws.com/containers/images/", after: "" },
   },
   // 33: "upstream-artifact-registry"
   {
@@ -222,12 +222,17 @@ const V6_LABELS = labels("AgAKAAgDCQIEBgUBCgcaCwwOAg0ACAACAAgAAwADAAIAAgACAAIAAg
 // Rule 10: the existence check, or null when blobs go to the site
 // unchecked. Answers are kept for the policy's TTLs in the Cache API and,
 // per isolate, in memory for at most memoryAnswers blob URLs; a check
-// that got no answer is not kept.
+// that got no answer is not kept. A site's health: downAfter checks in a
+// row without an answer make it down for downForMs, doubled after each
+// failed trial up to downForMaxMs; with downAfter 0 it is never down.
 const CHECK = {
   timeoutMs: 3000,
   positiveSec: 3600,
   negativeSec: 600,
   memoryAnswers: 10000,
+  downAfter: 3,
+  downForMs: 30000,
+  downForMaxMs: 300000,
 };
 // Rule 10: a mirror's header over these is no answer on every target.
 const MAX_FIELDS = 100;
@@ -373,12 +378,77 @@ async function blobLocation(label, upstream, digest, request, ctx) {
   if (label.site === null) {
     return fallback;
   }
-  const url = label.site[0] + digest + label.site[1];
-  if (CHECK === null || (await exists(url, request, ctx))) {
+  const url = label.site.before + digest + label.site.after;
+  if (CHECK === null) {
     return url;
   }
-  return fallback;
+  const health = siteHealth(label.site.name);
+  if (health.period > 0) {
+    // The site is down: the fallback at once, whatever is cached. Once
+    // the period is over, this request's blob is the trial, asked in the
+    // background while this client goes on.
+    const now = Date.now();
+    if (now >= health.downUntil && !trialOpen(health, now)) {
+      health.trialStarted = now;
+      ctx.waitUntil(askSite(url, checkKey(request, url), ctx, health, true));
+    }
+    return fallback;
+  }
+  return (await exists(url, request, ctx, health)) ? url : fallback;
 }
+
+// sites holds each site's health by name, in this isolate alone
+// (docs/request-handling.md, "A site's health"): failures is the checks
+// in a row that got no answer; while the site is down, period is how long
+// it is down for and downUntil when its trial is due; trialStarted is when
+// the trial under way began, or 0.
+const sites = new Map();
+
+function siteHealth(name) {
+  let health = sites.get(name);
+  if (health === undefined) {
+    health = { failures: 0, downUntil: 0, period: 0, trialStarted: 0 };
+    sites.set(name, health);
+  }
+  return health;
+}
+
+// trialOpen says whether a trial is under way. Its HEAD ends within the
+// timeout; one older than that was cut off with its request, and no longer
+// holds the next trial back.
+function trialOpen(health, now) {
+  return health.trialStarted !== 0 && now - health.trialStarted < CHECK.timeoutMs;
+}
+
+// record notes a check's outcome in its site's health. An answer, a 404
+// included, brings the site up and starts the count again. No answer
+// counts; after CHECK.downAfter in a row the site is down, and a failed
+// trial keeps it down for twice as long, up to CHECK.downForMaxMs.
+function record(health, answered, trial) {
+  if (trial) {
+    health.trialStarted = 0;
+  }
+  if (answered) {
+    health.failures = 0;
+    health.period = 0;
+    return;
+  }
+  health.failures++;
+  if (health.period > 0) {
+    // A check that began before the site went down changes nothing.
+    if (trial) {
+      health.period = Math.min(2 * health.period, CHECK.downForMaxMs);
+      health.downUntil = Date.now() + health.period;
+    }
+  } else if (CHECK.downAfter > 0 && health.failures >= CHECK.downAfter) {
+    health.period = CHECK.downForMs;
+    health.downUntil = Date.now() + health.period;
+  }
+}
+
+// CHECK_GRACE_MS is how much longer than the check's timeout the request
+// that started the check waits for it.
+const CHECK_GRACE_MS = 200;
 
 // answers holds the mirrors' answers by blob URL, least recently used
 // first; checks holds the checks in flight, so that concurrent requests
@@ -386,9 +456,15 @@ async function blobLocation(label, upstream, digest, request, ctx) {
 const answers = new Map();
 const checks = new Map();
 
-// exists reports whether the blob at url is at its site. It never throws:
-// any problem is an absent blob, which falls back to the upstream.
-async function exists(url, request, ctx) {
+// checkKey is the Cache API key of the answer for the blob at url.
+function checkKey(request, url) {
+  return cacheOrigin(request.url) + "/.regedge/exists/" + encodeURIComponent(url);
+}
+
+// exists reports whether the blob at url is at its site, whose health is
+// given. It never throws: any problem is an absent blob, which falls back
+// to the upstream.
+async function exists(url, request, ctx, health) {
   try {
     const now = Date.now();
     const known = answers.get(url);
@@ -400,9 +476,9 @@ async function exists(url, request, ctx) {
       }
     }
     let check = checks.get(url);
+    let wait = CHECK.timeoutMs;
     if (check === undefined || now - check.started >= CHECK.timeoutMs) {
-      const key = cacheOrigin(request.url) + "/.regedge/exists/" + encodeURIComponent(url);
-      check = { started: now, present: ask(url, key, ctx) };
+      check = { started: now, present: ask(url, checkKey(request, url), ctx, health) };
       checks.set(url, check);
       check.present.finally(() => {
         if (checks.get(url) === check) {
@@ -410,13 +486,15 @@ async function exists(url, request, ctx) {
         }
       });
       ctx.waitUntil(check.present);
+      // The HEAD's own timeout ends the check first, so that its outcome
+      // is in the site's health before this client is answered.
+      wait += CHECK_GRACE_MS;
     }
-    // A check another request started is bounded by this request's own
-    // timer too. A check that timed out is dropped, so that the next
-    // request asks again.
+    // Each request's own timer bounds its wait. A check that timed out is
+    // dropped, so that the next request asks again.
     let timer;
     const late = new Promise((resolve) => {
-      timer = setTimeout(resolve, CHECK.timeoutMs, null);
+      timer = setTimeout(resolve, wait, null);
     });
     const present = await Promise.race([check.present, late]);
     clearTimeout(timer);
@@ -432,34 +510,47 @@ async function exists(url, request, ctx) {
   }
 }
 
-// ask asks the Cache API, then the mirror, with a HEAD request. A 2xx is
-// present and a 3xx or 4xx absent, both kept. Anything else is no answer,
-// which is absent and not kept: a 5xx, a 101, an error, a timeout, or a
-// header the runtime read but rule 10 holds too large.
-async function ask(url, key, ctx) {
+// ask asks the Cache API, then the site. No answer is absent.
+async function ask(url, key, ctx, health) {
   try {
     const cached = await cacheMatch(key);
     if (cached !== null) {
       remember(url, cached.present, cached.expires);
       return cached.present;
     }
+    return (await askSite(url, key, ctx, health, false)) === true;
+  } catch {
+    return false;
+  }
+}
+
+// askSite asks the site with a HEAD request and notes the outcome in its
+// health: true for a 2xx (present), false for a 3xx or 4xx (absent), both
+// kept, and null for anything else, no answer, which is not kept: a 5xx,
+// a 101, an error, a timeout, or a header the runtime read but rule 10
+// holds too large. trial is set for the trial of a site that is down.
+async function askSite(url, key, ctx, health, trial) {
+  let present = null;
+  try {
     const response = await fetch(url, {
       method: "HEAD",
       redirect: "manual",
       signal: AbortSignal.timeout(CHECK.timeoutMs),
     });
-    if (response.status < 200 || response.status > 499 || oversized(response.headers)) {
-      return false;
+    if (response.status >= 200 && response.status <= 499 && !oversized(response.headers)) {
+      present = response.status < 300;
     }
-    const present = response.status < 300;
+  } catch {
+    // No answer.
+  }
+  record(health, present !== null, trial);
+  if (present !== null) {
     const ttl = present ? CHECK.positiveSec : CHECK.negativeSec;
     const expires = Date.now() + ttl * 1000;
     remember(url, present, expires);
     ctx.waitUntil(cachePut(key, present, ttl, expires));
-    return present;
-  } catch {
-    return false;
   }
+  return present;
 }
 
 // oversized reports whether a mirror's header has more than MAX_FIELDS

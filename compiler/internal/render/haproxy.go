@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"text/template"
+	"time"
 
 	"go4.org/netipx"
 
@@ -69,6 +70,9 @@ type haproxyData struct {
 	// blob URL split around the digest.
 	Mirrors []haproxyMirror
 	Check   bool
+	// Health holds the site health thresholds the mirror servers' checks
+	// apply; nil when sites are never held down.
+	Health *haproxyHealth
 	// Origins are where the checked sites are, each served by a backend
 	// of its own, which regedge.lua reaches through MirrorSocket.
 	Origins []haproxyOrigin
@@ -99,12 +103,28 @@ type haproxyMirror struct {
 	Label, Before, After string
 }
 
+// haproxyHealth maps the health rule onto HAProxy's server checks:
+// DownAfter is both the passive error-limit and the active checks' fall,
+// DownFor the interval of the probes of a server that is down, and Up that
+// of one that is up. Periods are written in seconds, as HAProxy reads them.
+type haproxyHealth struct {
+	DownAfter   int
+	DownFor, Up string
+}
+
+// haproxyProbeDigest is the digest of the blob HAProxy's health probes ask
+// for: one no image holds, so a site that works answers it 403 or 404.
+const haproxyProbeDigest = "sha256:0000000000000000000000000000000000000000000000000000000000000000"
+
 // haproxyOrigin is the scheme and authority of one or more checked
 // sites: a backend named regedge_mirror_<ID>, with one server.
 type haproxyOrigin struct {
 	ID int
 	// Origin is scheme://authority, as the sites' URLs begin.
 	Origin string
+	// Probe is the path the health probes ask for: the first of the
+	// origin's sites' blob URLs with haproxyProbeDigest.
+	Probe string
 	// Authority is the Host header; Server the server line's address.
 	Authority, Server string
 	TLS               bool
@@ -184,6 +204,7 @@ func HAProxy(p *plan.Plan) ([]File, error) {
 			if err != nil {
 				return nil, err
 			}
+			o.Probe = strings.TrimPrefix(before, o.Origin) + haproxyProbeDigest + after
 			if !slices.ContainsFunc(d.Origins, func(x haproxyOrigin) bool { return x.Origin == o.Origin }) {
 				d.Origins = append(d.Origins, o)
 			}
@@ -197,6 +218,9 @@ func HAProxy(p *plan.Plan) ([]File, error) {
 	if p.Check != nil {
 		d.TimeoutMs = p.Check.Timeout.Milliseconds()
 		d.MirrorSocket = haproxyMirrorSocket(p.Deployment, binds)
+		if d.Health, err = haproxyHealthOf(*p.Check); err != nil {
+			return nil, err
+		}
 	}
 
 	cfg, err := execute(haproxyTemplates, "haproxy.cfg.tmpl", d)
@@ -228,6 +252,26 @@ func HAProxy(p *plan.Plan) ([]File, error) {
 		files = append(files, File{Path: "haproxy/regedge.lua", Data: lua})
 	}
 	return files, nil
+}
+
+// haproxyHealthOf returns the server check settings for the plan's health
+// rule, or nil when it never holds a site down. HAProxy has no doubling
+// period: a server that is down is probed every DownFor, and one that is
+// up every DownForMax, so that a site that fails while idle, or before a
+// reload, is found out within that long.
+func haproxyHealthOf(c plan.Check) (*haproxyHealth, error) {
+	if c.DownAfter == 0 {
+		return nil, nil
+	}
+	downFor, downForMax := time.Duration(c.DownFor), time.Duration(c.DownForMax)
+	if downFor < time.Second || downFor%time.Second != 0 || downForMax < downFor || downForMax%time.Second != 0 {
+		return nil, fmt.Errorf("refusing down periods %v and %v: they are whole seconds, the second no shorter than the first", downFor, downForMax)
+	}
+	return &haproxyHealth{
+		DownAfter: c.DownAfter,
+		DownFor:   fmt.Sprintf("%ds", int64(downFor.Seconds())),
+		Up:        fmt.Sprintf("%ds", int64(downForMax.Seconds())),
+	}, nil
 }
 
 // haproxyListen returns the target's listen addresses. A plan built from

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/regedge/regedge/compiler/internal/plantest"
 	"github.com/regedge/regedge/compiler/plan"
@@ -39,8 +40,15 @@ func TestHAProxyConfig(t *testing.T) {
 		"    use_backend regedge_mirror_1 if { req.hdr(regedge-mirror) -m str 1 }\n",
 		"# https://east.example.com\nbackend regedge_mirror_1\n    timeout connect 1500ms\n    timeout server 1500ms\n    retries 0\n    http-reuse always\n",
 		"    http-request set-header Host 'east.example.com'\n"+
-			"    server mirror 'east.example.com:443' ssl verify required ca-file '/etc/ssl/certs/ca-certificates.crt' sni 'str(east.example.com)' resolvers regedge resolve-prefer ipv4 init-addr none\n",
-		"http-request lua.regedge_exists if { var(txn.regedge_mirror) -m found }\n"+
+			"    server mirror 'east.example.com:443' ssl verify required ca-file '/etc/ssl/certs/ca-certificates.crt' sni 'str(east.example.com)' resolvers regedge resolve-prefer ipv4 init-addr none"+
+			" check inter 90s fastinter 10s downinter 10s rise 1 fall 5 observe layer7 error-limit 5 on-error mark-down check-sni 'east.example.com'\n",
+		// The site's health: the probe asks for the site's blob path with a
+		// digest no image has, and a server that is down is not asked.
+		"    timeout check 1500ms\n    option httpchk\n"+
+			"    http-check send meth HEAD uri '/m/b/sha256:0000000000000000000000000000000000000000000000000000000000000000/data' ver HTTP/1.1 hdr Host 'east.example.com'\n"+
+			"    http-check expect status 200-499\n",
+		"    http-request set-var(txn.regedge_down) bool(1) if { var(txn.regedge_mirror) -m beg 'https://east.example.com/' } !{ srv_is_up(regedge_mirror_1/mirror) }\n",
+		"http-request lua.regedge_exists if { var(txn.regedge_mirror) -m found } !{ var(txn.regedge_down) -m found }\n"+
 			"    http-request redirect location %[var(txn.regedge_mirror)] code 307 if { var(txn.regedge_present) -m int 1 }\n"+
 			"    http-request redirect location %[var(txn.regedge_upstream)]/%[var(txn.regedge_repo)]/blobs/%[var(txn.regedge_ref)] code 307\n")
 	// Only label east has a site: no mirror line for another.
@@ -65,6 +73,33 @@ func TestHAProxyPeerWithoutCheck(t *testing.T) {
 	for _, unwanted := range []string{"lua", "httpclient", "req.fhdr", "regedge_present"} {
 		if strings.Contains(cfg, unwanted) {
 			t.Errorf("haproxy.cfg holds %q", unwanted)
+		}
+	}
+}
+
+// TestHAProxyWithoutHealth checks that a plan whose sites are never down
+// gets servers without checks, and refuses periods HAProxy cannot state.
+func TestHAProxyWithoutHealth(t *testing.T) {
+	p := testPlan()
+	p.Check.DownAfter = 0
+	cfg := rendered(t, HAProxy, p)["haproxy/haproxy.cfg"]
+	wantSnippets(t, "haproxy.cfg", cfg,
+		"http-request lua.regedge_exists if { var(txn.regedge_mirror) -m found }\n",
+		"init-addr none\n")
+	for _, unwanted := range []string{"regedge_down", "srv_is_up", "httpchk", "http-check", "timeout check", " check inter", "observe"} {
+		if strings.Contains(cfg, unwanted) {
+			t.Errorf("haproxy.cfg holds %q", unwanted)
+		}
+	}
+	for name, spoil := range map[string]func(c *plan.Check){
+		"no period":         func(c *plan.Check) { c.DownFor = 0 },
+		"part of a second":  func(c *plan.Check) { c.DownFor = plan.Duration(1500 * time.Millisecond) },
+		"shrinking periods": func(c *plan.Check) { c.DownForMax = plan.Duration(time.Second) },
+	} {
+		p := testPlan()
+		spoil(p.Check)
+		if _, err := HAProxy(p); err == nil || !strings.Contains(err.Error(), "refusing down periods") {
+			t.Errorf("%s: err = %v; want a refusal", name, err)
 		}
 	}
 }
@@ -205,7 +240,8 @@ func TestHAProxyOriginsShared(t *testing.T) {
 		"    bind 'abns@regedge-blue-mirrors-127.0.0.1:8080'\n",
 		"# http://a.example.com\nbackend regedge_mirror_1\n",
 		"# https://east.example.com\nbackend regedge_mirror_2\n",
-		"    server mirror 'a.example.com:80' resolvers regedge resolve-prefer ipv4 init-addr none\n")
+		"    server mirror 'a.example.com:80' resolvers regedge resolve-prefer ipv4 init-addr none check inter 90s fastinter 10s downinter 10s rise 1 fall 5 observe layer7 error-limit 5 on-error mark-down\n",
+		"    http-check send meth HEAD uri '/w/sha256:0000000000000000000000000000000000000000000000000000000000000000' ver HTTP/1.1 hdr Host 'a.example.com'\n")
 	if n := strings.Count(cfg, "\nbackend "); n != 2 {
 		t.Errorf("haproxy.cfg has %d backends, want 2", n)
 	}

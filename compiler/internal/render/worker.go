@@ -69,10 +69,10 @@ type workerLabel struct {
 	// Upstreams has, per request kind, the upstream's endpoint, "/v2/" and
 	// repository prefix.
 	Upstreams []workerUpstream
-	// Site is false when blobs go upstream; else SitePrefix and SiteSuffix
-	// surround the digest in the site's blob URL.
-	Site                   bool
-	SitePrefix, SiteSuffix string
+	// Site is false when blobs go upstream; else SiteName names the site
+	// and SitePrefix and SiteSuffix surround the digest in its blob URL.
+	Site                             bool
+	SiteName, SitePrefix, SiteSuffix string
 }
 
 type workerUpstream struct {
@@ -82,6 +82,9 @@ type workerUpstream struct {
 type workerCheck struct {
 	PositiveSec, NegativeSec, TimeoutMs int64
 	MemoryAnswers                       int
+	// The health rule's thresholds.
+	DownAfter               int
+	DownForMs, DownForMaxMs int64
 }
 
 // Worker renders a Cloudflare Worker: the ES module worker.js, its
@@ -126,7 +129,7 @@ func Worker(p *plan.Plan) ([]File, error) {
 		}
 		if a := p.Action(i, request.KindBlob); a.Site != "" {
 			s := p.Site(a.Site)
-			wl.Site = true
+			wl.Site, wl.SiteName = true, s.Name
 			wl.SitePrefix, wl.SiteSuffix = s.BlobURLParts()
 		}
 		d.Labels = append(d.Labels, wl)
@@ -137,6 +140,9 @@ func Worker(p *plan.Plan) ([]File, error) {
 			NegativeSec:   c.NegativeTTL.Seconds(),
 			TimeoutMs:     c.Timeout.Milliseconds(),
 			MemoryAnswers: min(max(c.CacheSize, 1), workerMemoryAnswers),
+			DownAfter:     c.DownAfter,
+			DownForMs:     c.DownFor.Milliseconds(),
+			DownForMaxMs:  c.DownForMax.Milliseconds(),
 		}
 	}
 

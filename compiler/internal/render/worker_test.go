@@ -120,9 +120,9 @@ func TestWorkerSnippets(t *testing.T) {
 			"const MAX_QUERY = 1024;",
 			"const MAX_NAME = 255;",
 			"const DEFAULT_LABEL = 0;",
-			"  // 1: \"east\"\n  {\n    upstream: { \"blob\": \"https://main.example/v2/proj/images\", \"manifest\": \"http://other.example:5000/v2/mirror\", \"referrers\": \"https://main.example/v2/proj/images\", \"signature\": \"http://other.example:5000/v2/mirror\", \"tags\": \"https://main.example/v2/proj/images\" },\n    site: [\"https://east.example.com/m/b/\", \"/data\"],\n  },",
+			"  // 1: \"east\"\n  {\n    upstream: { \"blob\": \"https://main.example/v2/proj/images\", \"manifest\": \"http://other.example:5000/v2/mirror\", \"referrers\": \"https://main.example/v2/proj/images\", \"signature\": \"http://other.example:5000/v2/mirror\", \"tags\": \"https://main.example/v2/proj/images\" },\n    site: { name: \"east\", before: \"https://east.example.com/m/b/\", after: \"/data\" },\n  },",
 			"  // 0: \"default\"\n  {\n    upstream: { \"blob\": \"https://main.example/v2/proj/images\", \"manifest\": \"https://main.example/v2/proj/images\", \"referrers\": \"https://main.example/v2/proj/images\", \"signature\": \"https://main.example/v2/proj/images\", \"tags\": \"https://main.example/v2/proj/images\" },\n    site: null,\n  },",
-			"const CHECK = {\n  timeoutMs: 5000,\n  positiveSec: 3600,\n  negativeSec: 60,\n  memoryAnswers: 100,\n};",
+			"const CHECK = {\n  timeoutMs: 5000,\n  positiveSec: 3600,\n  negativeSec: 60,\n  memoryAnswers: 100,\n  downAfter: 3,\n  downForMs: 30000,\n  downForMaxMs: 300000,\n};",
 			"headers: { \"Docker-Distribution-Api-Version\": \"registry/2.0\", \"Content-Type\": \"application/json\" },",
 			"const V4_LABELS = labels(\"AQABAgAC\");",
 			"signal: AbortSignal.timeout(CHECK.timeoutMs),",
@@ -253,8 +253,8 @@ func TestWorkerShippedModuleSize(t *testing.T) {
 // harness runs worker.js under node on requests read as JSON from stdin,
 // one after another or all at once, and prints each answer as JSON. Its
 // fetch answers a HEAD with 200 when the URL holds a present digest, else
-// 404, after a moment; it refuses URLs holding "unreachable" and never
-// answers those holding "hang".
+// 404, after a moment; it refuses URLs holding "unreachable" and answers
+// those holding "hang" only by failing when the check's signal aborts it.
 const harness = `
 import worker from "./worker.mjs";
 const input = JSON.parse(await new Response(process.stdin).text());
@@ -263,7 +263,16 @@ globalThis.fetch = async (url, init) => {
   heads.push(url);
   if (init.method !== "HEAD" || init.redirect !== "manual" || !init.signal) throw new Error("bad check");
   if (url.includes("unreachable")) throw new TypeError("connection refused");
-  if (url.includes("hang")) return new Promise(() => {});
+  if (url.includes("hang")) {
+    return new Promise((_, reject) => {
+      // node's AbortSignal.timeout does not keep node running by itself.
+      const running = setInterval(() => {}, 1000);
+      init.signal.addEventListener("abort", () => {
+        clearInterval(running);
+        reject(init.signal.reason);
+      });
+    });
+  }
   await new Promise((resolve) => setTimeout(resolve, 10));
   return new Response(null, { status: input.present.some((p) => url.includes(p)) ? 200 : 404 });
 };
@@ -494,6 +503,32 @@ func TestWorkerFallsBackWhenTheSiteGivesNoAnswer(t *testing.T) {
 		if took := time.Since(start); took > 5*time.Second {
 			t.Errorf("%s: took %v", site, took)
 		}
+	}
+}
+
+// TestWorkerHoldsADownSiteBack checks the health rule in one isolate: once
+// down_after checks in a row got no answer, the site's clients get the
+// fallback without a check until the down period is over.
+func TestWorkerHoldsADownSiteBack(t *testing.T) {
+	p := workerPlan()
+	p.Check.Timeout = plan.Duration(200 * time.Millisecond)
+	p.Check.DownAfter = 2
+	p.Check.DownFor = plan.Duration(time.Hour)
+	p.Check.DownForMax = plan.Duration(time.Hour)
+	p.Sites[0].URL = "https://hang.example.com"
+	east := map[string]string{"X-Forwarded-For": "10.0.0.1, 127.0.0.1"}
+	var cases []nodeCase
+	for _, digest := range []string{presentDigest, absentDigest, presentDigest, absentDigest} {
+		cases = append(cases, nodeCase{"GET", "/v2/x/blobs/" + digest, east})
+	}
+	got, heads := runWorker(t, p, cases, []string{presentDigest}, false)
+	for i, g := range got {
+		if want := "https://main.example/v2/proj/images/x/blobs/"; g.Status != 307 || !strings.HasPrefix(g.Location, want) {
+			t.Errorf("request %d: got %d %s, want 307 to %s...", i, g.Status, g.Location, want)
+		}
+	}
+	if len(heads) != 2 {
+		t.Errorf("heads = %q, want the first two requests' alone", heads)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -29,14 +30,28 @@ type logKey struct {
 // order. Each line of WANT is a count and a log line, "3 GET /x 200",
 // with $VAR and ${VAR} expanded as subst does; blank lines are ignored.
 // Without WANT, it only moves past the new lines. It prints the new lines,
-// counted and sorted, in WANT's form.
+// counted and sorted, in WANT's form. -ignore leaves out the lines that
+// match REGEX, such as a target's own health probes, which come when they
+// will.
 func cmdLogCheck(ts *testscript.TestScript, neg bool, args []string) {
+	const usage = "usage: logcheck [-ignore REGEX] FILE [WANT]"
+	var ignore *regexp.Regexp
+	if len(args) > 1 && args[0] == "-ignore" {
+		re, err := regexp.Compile(args[1])
+		if err != nil {
+			ts.Fatalf("%s: %v", usage, err)
+		}
+		ignore, args = re, args[2:]
+	}
 	if neg || len(args) < 1 || len(args) > 2 {
-		ts.Fatalf("usage: logcheck FILE [WANT]")
+		ts.Fatalf(usage)
 	}
 	got, err := newLogLines(ts, ts.MkAbs(args[0]))
 	if err != nil {
 		ts.Fatalf("logcheck: %s: %v", args[0], pathless(err))
+	}
+	if ignore != nil {
+		maps.DeleteFunc(got, func(line string, _ int) bool { return ignore.MatchString(line) })
 	}
 	fmt.Fprint(ts.Stdout(), formatCounts(got))
 	if len(args) == 1 {

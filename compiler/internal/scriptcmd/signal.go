@@ -11,7 +11,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
-const sigsendUsage = "usage: sigsend PIDFILE HUP|TERM|INT|KILL|USR1"
+const sigsendUsage = "usage: sigsend PIDFILE HUP|TERM|INT|KILL|USR1|USR2"
 
 // signals are the signals sigsend can send, by the names it accepts.
 var signals = map[string]syscall.Signal{
@@ -20,6 +20,7 @@ var signals = map[string]syscall.Signal{
 	"INT":  syscall.SIGINT,
 	"KILL": syscall.SIGKILL,
 	"USR1": syscall.SIGUSR1,
+	"USR2": syscall.SIGUSR2,
 }
 
 // cmdSigsend sends a signal to the process whose id is in PIDFILE, such

@@ -19,10 +19,14 @@ import (
 )
 
 // cmdMirror serves the files under DIR over HTTP and sets NAME to the
-// server's base URL.
+// server's base URL; with -6 it listens on ::1.
 func cmdMirror(ts *testscript.TestScript, neg bool, args []string) {
+	listen := "127.0.0.1:0"
+	if len(args) > 0 && args[0] == "-6" {
+		listen, args = "[::1]:0", args[1:]
+	}
 	if neg || len(args) != 2 {
-		ts.Fatalf("usage: mirror NAME DIR")
+		ts.Fatalf("usage: mirror [-6] NAME DIR")
 	}
 	name, dir := args[0], args[1]
 	checkName(ts, name)
@@ -34,7 +38,7 @@ func cmdMirror(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("mirror: %s: %v", dir, pathless(err))
 	}
 	ts.Defer(func() { root.Close() })
-	ts.Setenv(name, "http://"+serve(ts, name, fileHandler(root)))
+	ts.Setenv(name, "http://"+serveOn(ts, name, listen, fileHandler(root)))
 }
 
 // cmdFaultMirror runs a mirror that misbehaves as MODE says, setting NAME
@@ -329,11 +333,16 @@ func cmdMemregistry(ts *testscript.TestScript, neg bool, args []string) {
 // serve runs h on a free port of 127.0.0.1 until the script ends, logging
 // each request to $WORK/NAME.log, and returns the listening address.
 func serve(ts *testscript.TestScript, name string, h http.Handler) string {
+	return serveOn(ts, name, "127.0.0.1:0", h)
+}
+
+// serveOn is serve listening on addr.
+func serveOn(ts *testscript.TestScript, name, addr string, h http.Handler) string {
 	logFile, err := os.Create(filepath.Join(ts.Getenv("WORK"), name+".log"))
 	if err != nil {
 		ts.Fatalf("%s.log: %v", name, pathless(err))
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	l, err := net.Listen("tcp", addr)
 	ts.Check(err)
 	ctx, cancel := context.WithCancel(context.Background())
 	srv := &http.Server{

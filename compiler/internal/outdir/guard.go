@@ -67,9 +67,11 @@ func guard(dir, target string, inputs, keep []string) error {
 		return &RefusedError{Dir: dir, Reason: "it holds what this build reads: " + strings.Join(held, ", ")}
 	}
 	for _, k := range keep {
+		// A folder the builder may not look into (nginx's own, say)
+		// holds no output of its, so its path as written will do.
 		real, err := resolve(k)
 		if err != nil {
-			return fmt.Errorf("writing %s: %w", dir, err)
+			real, _ = filepath.Abs(k)
 		}
 		if within(target, real) {
 			return &RefusedError{Dir: dir, Reason: "it holds " + k + ", where nginx keeps its runtime state (the policy's state_dir), which a build must not delete"}

@@ -278,3 +278,17 @@ func TestRefusesStateFolder(t *testing.T) {
 		}
 	}
 }
+
+// TestKeepBehindAFolderItCannotRead: a state folder whose path cannot be
+// resolved (under a folder of nginx's that the builder may not search;
+// here a symbolic link loop, which fails alike for root) is no reason to
+// fail the build.
+func TestKeepBehindAFolderItCannotRead(t *testing.T) {
+	root := t.TempDir()
+	if err := os.Symlink("loop", filepath.Join(root, "loop")); err != nil {
+		t.Fatal(err)
+	}
+	if err := Replace(filepath.Join(root, "out"), newFiles, Options{Keep: []string{filepath.Join(root, "loop/nginx")}}); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -413,11 +413,14 @@ function siteHealth(name) {
   return health;
 }
 
-// trialOpen says whether a trial is under way. Its HEAD ends within the
-// timeout; one older than that was cut off with its request, and no longer
-// holds the next trial back.
+// trialOpen says whether a trial is under way. Its HEAD is cut off at the
+// timeout and recorded just after; one older than the timeout and the
+// grace was cut off with its request, and no longer holds the next trial
+// back. Without the grace, a request at the timeout's edge would start a
+// second trial before the first recorded, and the period would double
+// twice.
 function trialOpen(health, now) {
-  return health.trialStarted !== 0 && now - health.trialStarted < CHECK.timeoutMs;
+  return health.trialStarted !== 0 && now - health.trialStarted < CHECK.timeoutMs + CHECK_GRACE_MS;
 }
 
 // record notes a check's outcome in its site's health. An answer, a 404

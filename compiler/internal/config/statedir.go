@@ -16,8 +16,9 @@ const defaultStateDir = "/var/lib/regedge/nginx"
 // rendered quoted, and holds nothing that could end a directive.
 var stateDirPattern = regexp.MustCompile(`^(?:/[A-Za-z0-9_-][A-Za-z0-9._-]*)+$`)
 
-// maxStateDir leaves room under PATH_MAX for the cache's own file names.
-const maxStateDir = 255
+// maxStateDir leaves room for the existence check's Unix socket,
+// regedge-check.sock, whose whole path can be at most 107 bytes.
+const maxStateDir = 88
 
 func (d *decoder) checkStateDir(s string, r hcl.Range) {
 	if len(s) > maxStateDir || !stateDirPattern.MatchString(s) {

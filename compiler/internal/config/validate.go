@@ -67,8 +67,8 @@ const (
 	// MaxTimeout bounds the existence check, which the client waits for.
 	MaxTimeout = time.Minute
 	// MaxDownAfter and MaxDownFor bound the health rule's thresholds.
-	// A Varnish or Fastly health probe keeps at most 64 results, which is
-	// the longest run of failures their VCL can wait for.
+	// A Fastly health probe (Varnish's code) keeps at most 64 results,
+	// the longest run of failures its VCL can wait for.
 	MaxDownAfter = 64
 	MaxDownFor   = time.Hour
 	// MaxTTL bounds how long an existence answer is kept.

@@ -521,7 +521,7 @@ func (c *checker) existenceCheck() {
 			checked[origin] = true
 			continue
 		}
-		probes[name] = append(probes[name], "HEAD "+strings.TrimPrefix(site.BlobURL(render.FastlyProbeDigest), origin)+" HTTP/1.1\nHost: "+u.Host+"\nConnection: close")
+		probes[name] = append(probes[name], "HEAD "+strings.TrimPrefix(site.BlobURL(render.ProbeDigest), origin)+" HTTP/1.1\nHost: "+u.Host+"\nConnection: close")
 		if checked[origin] {
 			continue
 		}
@@ -574,7 +574,7 @@ func (c *checker) existenceCheck() {
 func (c *checker) healthy() bool { return c.p.Check != nil && c.p.Check.DownAfter > 0 }
 
 // probe proves that backend b's health probe keeps a site's health as the
-// plan says: every DownFor it sends one of requests, a HEAD for a blob no
+// plan says: DownAfter times every DownFor it sends one of requests, a HEAD for a blob no
 // mirror holds at one of its sites, within the check's timeout, and reads
 // the fastly block's status as an answer; the site is down once the last
 // DownAfter probes all got none, up at the first answer, and up to begin
@@ -590,10 +590,18 @@ func (c *checker) probe(b backend, requests []string) {
 		c.problem("line %d: backend %s has no health probe; the plan takes a site down after %d checks without an answer", b.line, b.name, c.p.Check.DownAfter)
 		return
 	}
+	// Worked out here, not by the renderer's functions, so that a mistake
+	// in them shows.
+	expects := 404
+	for _, e := range c.p.Edges {
+		if e.Name == "fastly" && e.ProbeStatus != 0 {
+			expects = e.ProbeStatus
+		}
+	}
 	want := map[string]string{
 		".dummy":             "false",
-		".expected_response": strconv.Itoa(render.FastlyProbeExpects(c.p)),
-		".interval":          strconv.FormatInt(render.FastlyProbeInterval(c.p.Check).Milliseconds(), 10) + "ms",
+		".expected_response": strconv.Itoa(expects),
+		".interval":          strconv.FormatInt(c.p.Check.DownFor.Milliseconds()/int64(c.p.Check.DownAfter), 10) + "ms",
 		".timeout":           strconv.FormatInt(c.p.Check.Timeout.Milliseconds(), 10) + "ms",
 		".window":            strconv.Itoa(c.p.Check.DownAfter),
 		".threshold":         "1",

@@ -45,10 +45,6 @@ const fastlyShareKey = "regedge"
 // (one that does not answers 403).
 const FastlyProbeStatus = 404
 
-// FastlyProbeDigest is the blob the health probe asks each mirror for: one
-// that no mirror holds, so that any answer the mirror gives is the same.
-const FastlyProbeDigest = "sha256:0000000000000000000000000000000000000000000000000000000000000000"
-
 type fastlyData struct {
 	Deployment string
 	ShareKey   string
@@ -89,7 +85,7 @@ type fastlyTable struct {
 type fastlyEntry struct{ Key, Value string }
 
 // fastlyBackend is one mirror host the existence check asks, and the
-// request its health probe sends: a HEAD for FastlyProbeDigest at the
+// request its health probe sends: a HEAD for ProbeDigest at the
 // first site there, with that site's Host.
 type fastlyBackend struct {
 	Name, Host, Port string
@@ -121,19 +117,19 @@ type fastlyHealth struct {
 	Status     int
 }
 
-// FastlyProbeInterval is how often a backend's health probe asks: Window
+// fastlyProbeInterval is how often a backend's health probe asks: Window
 // (down_after) probes per down_for, so that a site is down within about
 // down_for of its outage, as the rule's checks would find it under
 // steady traffic, and a site that answers again is up within
 // down_for / down_after.
-func FastlyProbeInterval(c *plan.Check) time.Duration {
+func fastlyProbeInterval(c *plan.Check) time.Duration {
 	return time.Duration(c.DownFor.Milliseconds()/int64(c.DownAfter)) * time.Millisecond
 }
 
-// FastlyProbeExpects returns the status the plan's Fastly health probe
+// fastlyProbeExpects returns the status the plan's Fastly health probe
 // expects of every mirror: the fastly block's probe_status, or
 // FastlyProbeStatus.
-func FastlyProbeExpects(p *plan.Plan) int {
+func fastlyProbeExpects(p *plan.Plan) int {
 	for _, e := range p.Edges {
 		if e.Name == "fastly" && e.ProbeStatus != 0 {
 			return e.ProbeStatus
@@ -216,7 +212,7 @@ func Fastly(p *plan.Plan) ([]File, error) {
 			return nil, fmt.Errorf("a Fastly health probe keeps at most %d results, so the VCL cannot wait for more failures in a row than that; the check's down_after is %d", FastlyMaxWindow, c.DownAfter)
 		}
 		if c.DownAfter > 0 {
-			d.Check.Health = &fastlyHealth{IntervalMs: FastlyProbeInterval(c).Milliseconds(), Window: c.DownAfter, Status: FastlyProbeExpects(p)}
+			d.Check.Health = &fastlyHealth{IntervalMs: fastlyProbeInterval(c).Milliseconds(), Window: c.DownAfter, Status: fastlyProbeExpects(p)}
 		}
 	}
 	vcl, err := execute(fastlyTemplates, "regedge.vcl.tmpl", d)
@@ -304,7 +300,7 @@ func fastlyBackends(p *plan.Plan) ([]fastlyBackend, []fastlyOrigin, error) {
 			byHost[k] = n
 			backends = append(backends, fastlyBackend{
 				Host: k.host, Port: k.port, TLS: k.tls,
-				ProbeHost: u.Host, ProbePath: strings.TrimPrefix(s.BlobURL(FastlyProbeDigest), origin),
+				ProbeHost: u.Host, ProbePath: strings.TrimPrefix(s.BlobURL(ProbeDigest), origin),
 			})
 			firstSites = append(firstSites, s.Name)
 		}

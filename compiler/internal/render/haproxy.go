@@ -112,10 +112,6 @@ type haproxyHealth struct {
 	DownFor, Up string
 }
 
-// haproxyProbeDigest is the digest of the blob HAProxy's health probes ask
-// for: one no image holds, so a site that works answers it 403 or 404.
-const haproxyProbeDigest = "sha256:0000000000000000000000000000000000000000000000000000000000000000"
-
 // haproxyOrigin is the scheme and authority of one or more checked
 // sites: a backend named regedge_mirror_<ID>, with one server.
 type haproxyOrigin struct {
@@ -123,7 +119,7 @@ type haproxyOrigin struct {
 	// Origin is scheme://authority, as the sites' URLs begin.
 	Origin string
 	// Probe is the path the health probes ask for: the first of the
-	// origin's sites' blob URLs with haproxyProbeDigest.
+	// origin's sites' blob URLs with ProbeDigest.
 	Probe string
 	// Authority is the Host header; Server the server line's address.
 	Authority, Server string
@@ -204,7 +200,7 @@ func HAProxy(p *plan.Plan) ([]File, error) {
 			if err != nil {
 				return nil, err
 			}
-			o.Probe = strings.TrimPrefix(before, o.Origin) + haproxyProbeDigest + after
+			o.Probe = strings.TrimPrefix(before, o.Origin) + ProbeDigest + after
 			if !slices.ContainsFunc(d.Origins, func(x haproxyOrigin) bool { return x.Origin == o.Origin }) {
 				d.Origins = append(d.Origins, o)
 			}

@@ -15,6 +15,11 @@ import (
 	"github.com/regedge/regedge/templates"
 )
 
+// ProbeDigest is the blob the targets whose health probes ask a mirror
+// (HAProxy, Fastly) ask for: one no image holds, so every mirror that
+// works gives it the same answer, 403 or 404.
+const ProbeDigest = "sha256:0000000000000000000000000000000000000000000000000000000000000000"
+
 // File is one generated file, its path relative to the output folder.
 type File struct {
 	Path string

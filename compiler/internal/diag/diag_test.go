@@ -359,7 +359,9 @@ func TestWriteCapsRepeats(t *testing.T) {
 		r.End.Byte = r.Start.Byte + 2
 		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Circular local value", Subject: r.Ptr()})
 	}
-	diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Other", Subject: diags[29].Subject})
+	diags = append(diags,
+		&hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Other", Subject: diags[29].Subject},
+		&hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "Circular local value", Subject: diags[29].Subject})
 	var out strings.Builder
 	if err := Write(&out, map[string]*hcl.File{"p.hcl": file}, diags); err != nil {
 		t.Fatal(err)
@@ -370,6 +372,9 @@ func TestWriteCapsRepeats(t *testing.T) {
 	}
 	if n := strings.Count(got, "Error: Other\n"); n != 1 {
 		t.Errorf("the other problem is shown %d times, want once", n)
+	}
+	if n := strings.Count(got, "Warning: Circular local value\n"); n != 1 {
+		t.Errorf("the warning of the same summary is shown %d times, want once", n)
 	}
 	want := `Error: 10 more like "Circular local value"
 

@@ -13,11 +13,20 @@ import (
 // rest of a line around, and bytes that are not UTF-8. Feeds, downloads
 // and file names reach regedge's messages and REPORT.md; shown through
 // Printable, none can recolour, rewrite or reorder what is printed.
-func Printable(s string) string {
+func Printable(s string) string { return escape(s, "") }
+
+// PrintableText is Printable for text of several lines: line feeds and
+// tabs stay as they are.
+func PrintableText(s string) string { return escape(s, "\n\t") }
+
+// escape writes s as Printable does, but for the characters in keep. A
+// string with nothing to escape, the common case, is returned as it is.
+func escape(s, keep string) string {
+	kept := func(r rune, n int) bool { return plain(r, n) || strings.ContainsRune(keep, r) }
 	i := 0
 	for i < len(s) {
 		r, n := utf8.DecodeRuneInString(s[i:])
-		if !plain(r, n) {
+		if !kept(r, n) {
 			break
 		}
 		i += n
@@ -29,24 +38,14 @@ func Printable(s string) string {
 	b.WriteString(s[:i])
 	for i < len(s) {
 		r, n := utf8.DecodeRuneInString(s[i:])
-		b.WriteString(shown(r, n, s[i]))
+		if kept(r, n) {
+			b.WriteString(s[i : i+n])
+		} else {
+			b.WriteString(shown(r, n, s[i]))
+		}
 		i += n
 	}
 	return b.String()
-}
-
-// PrintableText is Printable for text of several lines: line feeds and
-// tabs stay as they are.
-func PrintableText(s string) string {
-	lines := strings.Split(s, "\n")
-	for i, l := range lines {
-		cells := strings.Split(l, "\t")
-		for j, c := range cells {
-			cells[j] = Printable(c)
-		}
-		lines[i] = strings.Join(cells, "\t")
-	}
-	return strings.Join(lines, "\n")
 }
 
 // plain reports whether the character r, n bytes long, is shown as it is.

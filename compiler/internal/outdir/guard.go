@@ -3,6 +3,7 @@ package outdir
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -169,13 +170,26 @@ func checkOwned(dir, target string, force bool) error {
 	}
 }
 
+// maxMarker is the longest marker checkListed reads.
+const maxMarker = 1 << 20
+
 // checkListed refuses a marked target that holds a file its marker does
 // not list. A marker without a list, from a regedge before lists, vouches
 // for the whole folder.
 func checkListed(dir, target string) error {
-	text, err := os.ReadFile(filepath.Join(target, Marker))
+	f, err := os.Open(filepath.Join(target, Marker))
 	if err != nil {
 		return fmt.Errorf("writing %s: %w", dir, err)
+	}
+	defer f.Close()
+	// A build's list is a few hundred bytes; a marker far longer is not
+	// one build wrote, and is not read whole.
+	text, err := io.ReadAll(io.LimitReader(f, maxMarker+1))
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", dir, err)
+	}
+	if len(text) > maxMarker {
+		return &RefusedError{Dir: dir, Reason: "its " + Marker + " is over 1 MiB, so regedge build did not write it", Forcible: true}
 	}
 	list, ok := strings.CutPrefix(string(text), markerText)
 	if !ok {

@@ -238,12 +238,16 @@ func TestRefusesWhatItsMarkerDoesNotList(t *testing.T) {
 		"nested file":   "nginx/notes=mine",
 		"empty folder":  "keep/",
 		"copied marker": "",
+		"huge marker":   "",
 	} {
 		t.Run(name, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "out")
 			tree := []string{listing, "nginx/nginx.conf=old", "plan.json=old", extra}
-			if extra == "" {
+			switch name {
+			case "copied marker":
 				tree = []string{listing, "src/main.go=package main"}
+			case "huge marker":
+				tree = []string{listing + strings.Repeat("plan.json\n", 200_000), "plan.json=old"}
 			}
 			writeTree(t, dir, tree...)
 			before := snapshot(t, dir)

@@ -291,6 +291,32 @@ func TestUnsafeInPath(t *testing.T) {
 	walk("")
 }
 
+// TestSafeTarget: on every target of up to seven characters drawn from
+// those the patterns care about, SafeTarget matches exactly when the path,
+// cut at the first '?' or '#' as nginx cuts $uri, is empty or starts with
+// '/' and UnsafeInPath does not match it. Go's regexp has no possessive
+// quantifiers; as they give back nothing a match needs, the pattern
+// without them matches the same targets.
+func TestSafeTarget(t *testing.T) {
+	greedy := strings.NewReplacer("*+", "*", "++", "+").Replace(SafeTarget)
+	safe, unsafe := regexp.MustCompile(greedy), regexp.MustCompile(UnsafeInPath)
+	const alphabet = "/.%?#a"
+	var walk func(target string)
+	walk = func(target string) {
+		p := target[:len(target)-len(strings.TrimLeft(target, "/.%a"))]
+		want := (p == "" || p[0] == '/') && !unsafe.MatchString(p)
+		if got := safe.MatchString(target); got != want {
+			t.Fatalf("%q: SafeTarget %v, want %v", target, got, want)
+		}
+		if len(target) < 7 {
+			for _, c := range alphabet {
+				walk(target + string(c))
+			}
+		}
+	}
+	walk("")
+}
+
 func TestOriginForm(t *testing.T) {
 	tests := []struct{ target, want string }{
 		{"/v2/x?y", "/v2/x?y"},

@@ -37,6 +37,9 @@ type nginxData struct {
 	InfoURL            string
 	PrivacyURL         string
 	LongNameRegex      string
+	// SafePathRegex matches a request target that rules 2 and 12 let
+	// through (request.SafeTarget, and a path of at most MaxPath).
+	SafePathRegex string
 	// Geo is the client address table.
 	Geo prefixTable
 	grammar
@@ -55,6 +58,8 @@ type nginxCheck struct {
 	// AnswersMB sizes the shared dictionary that holds the answers in
 	// memory: CacheSize of them at answerBytes each.
 	AnswersMB int
+	// NearAnswers is how many answers each worker keeps a copy of.
+	NearAnswers int
 	// DownAfter, DownForSec and DownForMaxSec are the site health rule's
 	// thresholds.
 	DownAfter                 int
@@ -64,6 +69,10 @@ type nginxCheck struct {
 	// URLRegexes match the blob URLs of the sites the check may ask.
 	URLRegexes []string
 }
+
+// nearAnswers is the most answers a worker copies from the shared
+// dictionary: the blobs asked for most, at about 200 bytes each.
+const nearAnswers = 4096
 
 // nginxCheckSocket is the check hop's socket, in the state folder.
 const nginxCheckSocket = "regedge-check.sock"
@@ -89,7 +98,8 @@ func Nginx(p *plan.Plan) ([]File, error) {
 		TrustedCertificate: trustedCertificate,
 		InfoURL:            p.Registry.InfoURL,
 		PrivacyURL:         p.Registry.PrivacyURL,
-		LongNameRegex:      fmt.Sprintf("~^.{%d}", request.MaxName+1),
+		LongNameRegex:      fmt.Sprintf("^.{%d}", request.MaxName+1),
+		SafePathRegex:      fmt.Sprintf("^(?![^?#]{%d})%s", request.MaxPath+1, strings.TrimPrefix(request.SafeTarget, "^")),
 	}
 	if h := p.ClientIP.Header; h != "" {
 		d.ClientHeaderVar = "$http_" + strings.ReplaceAll(strings.ToLower(h), "-", "_")
@@ -107,6 +117,7 @@ func Nginx(p *plan.Plan) ([]File, error) {
 			NegativeSec:   c.NegativeTTL.Seconds(),
 			InactiveSec:   max(c.PositiveTTL.Seconds(), c.NegativeTTL.Seconds()),
 			AnswersMB:     c.CacheSize*answerBytes(p)/(1<<20) + 1,
+			NearAnswers:   min(c.CacheSize, nearAnswers),
 			DownAfter:     c.DownAfter,
 			DownForSec:    c.DownFor.Seconds(),
 			DownForMaxSec: c.DownForMax.Seconds(),

@@ -37,6 +37,8 @@ type nginxData struct {
 	InfoURL            string
 	PrivacyURL         string
 	LongNameRegex      string
+	// BlobLocationRegex is the blob location's pattern.
+	BlobLocationRegex string
 	// SafePathRegex matches a request target that rules 2 and 12 let
 	// through (request.SafeTarget, and a path of at most MaxPath).
 	SafePathRegex string
@@ -99,6 +101,7 @@ func Nginx(p *plan.Plan) ([]File, error) {
 		InfoURL:            p.Registry.InfoURL,
 		PrivacyURL:         p.Registry.PrivacyURL,
 		LongNameRegex:      fmt.Sprintf("^.{%d}", request.MaxName+1),
+		BlobLocationRegex:  request.BlobPatternPCRE,
 		SafePathRegex:      fmt.Sprintf("^(?![^?#]{%d})%s", request.MaxPath+1, strings.TrimPrefix(request.SafeTarget, "^")),
 	}
 	if h := p.ClientIP.Header; h != "" {

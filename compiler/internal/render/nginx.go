@@ -70,6 +70,9 @@ type nginxCheck struct {
 	Socket string
 	// URLRegexes match the blob URLs of the sites the check may ask.
 	URLRegexes []string
+	// URLNamesSite is whether a blob URL tells which of those sites it
+	// is at: no site's URLs start with another's.
+	URLNamesSite bool
 }
 
 // nearAnswers is the most answers a worker copies from the shared
@@ -126,6 +129,7 @@ func Nginx(p *plan.Plan) ([]File, error) {
 			DownForMaxSec: c.DownForMax.Seconds(),
 			Socket:        p.Nginx.StateDir + "/" + nginxCheckSocket,
 			URLRegexes:    checkURLRegexes(p),
+			URLNamesSite:  urlNamesSite(p),
 		}
 		if len(d.Check.Socket) > maxSocketPath {
 			return nil, fmt.Errorf("the existence check's socket, %s, is %d characters long; a Unix socket's path can be at most %d, so state_dir can be at most %d", d.Check.Socket, len(d.Check.Socket), maxSocketPath, maxSocketPath-len("/"+nginxCheckSocket))
@@ -191,6 +195,17 @@ func answerBytes(p *plan.Plan) int {
 // to, in the order labels first name them, with any digest.
 func checkURLRegexes(p *plan.Plan) []string {
 	var out []string
+	for _, s := range checkedSites(p) {
+		before, after := p.Site(s).BlobURLParts()
+		out = append(out, "^"+regexp.QuoteMeta(before)+"(?:"+request.Digest+")"+regexp.QuoteMeta(after)+"$")
+	}
+	return out
+}
+
+// checkedSites lists each site some label sends blobs to, in the order
+// labels first name them.
+func checkedSites(p *plan.Plan) []string {
+	var out []string
 	seen := map[string]bool{}
 	for l := range p.Labels {
 		a := p.Action(l, request.KindBlob)
@@ -198,10 +213,26 @@ func checkURLRegexes(p *plan.Plan) []string {
 			continue
 		}
 		seen[a.Site] = true
-		before, after := p.Site(a.Site).BlobURLParts()
-		out = append(out, "^"+regexp.QuoteMeta(before)+"(?:"+request.Digest+")"+regexp.QuoteMeta(after)+"$")
+		out = append(out, a.Site)
 	}
 	return out
+}
+
+// urlNamesSite reports whether no site some label sends blobs to has
+// blob URLs that start with another's (or are another's): each blob URL is
+// then at one site only.
+func urlNamesSite(p *plan.Plan) bool {
+	var prefixes []string
+	for _, s := range checkedSites(p) {
+		before, _ := p.Site(s).BlobURLParts()
+		for _, other := range prefixes {
+			if strings.HasPrefix(before, other) || strings.HasPrefix(other, before) {
+				return false
+			}
+		}
+		prefixes = append(prefixes, before)
+	}
+	return true
 }
 
 // geoTable lists the plan's intervals as CIDR prefixes: nginx's geo module

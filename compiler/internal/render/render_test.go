@@ -131,6 +131,26 @@ func TestNginxCheck(t *testing.T) {
 	}
 }
 
+// TestNginxSiteFromCopy: a worker's copy of an answer tells the request's
+// site only while no site's blob URLs start with another's; otherwise the
+// site is read from the request.
+func TestNginxSiteFromCopy(t *testing.T) {
+	const fromCopy = "local site = copy and copy[2] or var.regedge_blob_site\n"
+	const fromRequest = "local site = var.regedge_blob_site\n                    local down_until"
+	p := testPlan()
+	conf := rendered(t, Nginx, p)["nginx/regedge.conf"]
+	wantSnippets(t, "regedge.conf", conf, fromCopy)
+
+	// Site west's blob URLs start with east's: a URL could be at either.
+	p.Sites = append(p.Sites, plan.Site{Name: "west", URL: p.Sites[0].URL + "/b", BlobPath: "/{digest}"})
+	p.Labels[plantest.LabelOther].Actions = plantest.Actions("other", "other", "west")
+	conf = rendered(t, Nginx, p)["nginx/regedge.conf"]
+	wantSnippets(t, "regedge.conf", conf, fromRequest)
+	if strings.Contains(conf, fromCopy) {
+		t.Errorf("regedge.conf takes the site from a copy of an answer, though west's URLs start with east's")
+	}
+}
+
 func TestNginxRefusesAStateDirTooLongForTheCheckSocket(t *testing.T) {
 	p := testPlan()
 	p.Nginx.StateDir = "/" + strings.Repeat("d", 87)

@@ -46,7 +46,8 @@ func Plan(p *plan.Plan) ([]File, error) {
 // target's template matches requests with.
 type grammar struct {
 	UnsafeRegex string
-	// UnsafePathRegex is UnsafeRegex for the path alone, for nginx.
+	// UnsafePathRegex is UnsafeRegex for the path alone, for the
+	// targets that cut the path from the query first.
 	UnsafePathRegex string
 	SignatureRegex  string
 	ManifestRegex   string

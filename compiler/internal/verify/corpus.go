@@ -394,6 +394,9 @@ func (g *generator) targetForms() {
 	} {
 		g.add(Case{Name: "target " + t, Target: t})
 	}
+	// attack15 (nginx): a HEAD whose request line nginx's parser refuses
+	// gets the refusal recorded for a GET, not rule 1's 405.
+	g.add(Case{Name: "target HEAD with userinfo", Method: "HEAD", Target: "http://user@registry.test" + g.manifest("latest")})
 }
 
 // fragments: a #fragment is no part of the target and is dropped.

@@ -394,8 +394,9 @@ func (g *generator) targetForms() {
 	} {
 		g.add(Case{Name: "target " + t, Target: t})
 	}
-	// attack15 (nginx): a HEAD whose request line nginx's parser refuses
-	// gets the refusal recorded for a GET, not rule 1's 405.
+	// A HEAD whose request line a parser refuses gets the refusal
+	// recorded for a GET, not rule 1's 405 (nginx's error page keeps a
+	// HEAD's method, with no method name).
 	g.add(Case{Name: "target HEAD with userinfo", Method: "HEAD", Target: "http://user@registry.test" + g.manifest("latest")})
 }
 

@@ -19,8 +19,10 @@ BENCH_RUNTIMES := wrk:wrk
 RUNTIMES := $(DEBIAN_RUNTIMES)
 # Debian packages that install no command: the vmods the Varnish VCL imports,
 # and the Lua module that keeps nginx's existence answers and site health in
-# memory (it pulls in the NDK module and lua-resty-core).
-DEBIAN_LIBRARIES := varnish-modules libnginx-mod-http-lua
+# memory (it pulls in the NDK module and lua-resty-core), with the worker's
+# cache of answers that the generated config requires (which lua-resty-core
+# pulls in).
+DEBIAN_LIBRARIES := varnish-modules libnginx-mod-http-lua lua-resty-lrucache
 
 .PHONY: all build test verify deps bench fuzz release image
 all: build

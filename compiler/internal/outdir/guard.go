@@ -87,59 +87,17 @@ func within(folder, path string) bool {
 	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
 
-// checkFloor refuses, forced or not, a target folder that holds, at any
-// depth, what build never writes and must never delete: a .git entry (a
-// folder under version control, or one that holds such a folder), a
-// policy (a .hcl file), or a file named like one this build reads (names;
-// a copy of the sources, such as the repository's policy/ folder when the
-// build reads the binary's embedded copy) unless build writes a file of
-// that name itself (written).
-func checkFloor(dir, target string, names, written []string) error {
-	if info, err := os.Stat(target); err != nil || !info.IsDir() {
-		// Gone, or not a folder, which checkOwned refuses.
-		return nil
-	}
-	reads := map[string]bool{}
-	for _, n := range names {
-		reads[n] = true
-	}
-	for _, n := range written {
-		delete(reads, n)
-	}
-	var reason string
-	err := filepath.WalkDir(target, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		name, regular := d.Name(), d.Type().IsRegular()
-		shown := filepath.Join(dir, strings.TrimPrefix(path, target))
-		switch {
-		case path == target:
-			return nil
-		case name == ".git":
-			reason = "it holds " + shown + ", so it is under version control"
-		case regular && strings.HasSuffix(name, ".hcl"):
-			reason = "it holds " + shown + ", a policy, which build never writes"
-		case regular && reads[name]:
-			reason = "it holds " + shown + ", named like a file this build reads"
-		default:
-			return nil
-		}
-		return fs.SkipAll
-	})
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", dir, err)
-	}
-	if reason != "" {
-		return &RefusedError{Dir: dir, Reason: reason}
-	}
-	return nil
-}
-
-// checkOwned refuses a target that exists and is not build's to replace:
-// anything but a folder, or, unless force is set, a folder that is not
-// empty and either has no marker or holds what its marker does not list.
-func checkOwned(dir, target string, force bool) error {
+// checkTarget refuses a target that exists and is not build's to replace.
+// Forced or not, it refuses anything but a folder, and a folder that holds,
+// at any depth, what build never writes and must never delete: a .git
+// entry (a folder under version control, or one that holds such a
+// folder), a policy (a .hcl file), or a file named like one this build
+// reads (names; a copy of the sources, such as the repository's policy/
+// folder when the build reads the binary's embedded copy) unless build
+// writes a file of that name itself (written). Unless force is set, it
+// also refuses a folder that is not empty and either has no marker or
+// holds what its marker does not list. The folder is walked once.
+func checkTarget(dir, target string, names, written []string, force bool) error {
 	info, err := os.Lstat(target)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
@@ -150,50 +108,105 @@ func checkOwned(dir, target string, force bool) error {
 	if !info.IsDir() {
 		return &RefusedError{Dir: dir, Reason: "it is not a folder"}
 	}
-	if force {
+	reads := map[string]bool{}
+	for _, n := range names {
+		reads[n] = true
+	}
+	for _, n := range written {
+		delete(reads, n)
+	}
+	// owned is a marker's refusal, if it has one; listed, when not nil,
+	// is what the marker vouches for.
+	var owned *RefusedError
+	var listed map[string]bool
+	marked := !force && hasMarker(target)
+	if marked {
+		listed, owned, err = readMarker(dir, target)
+		if err != nil {
+			return err
+		}
+	}
+	var floor, extra string
+	empty := true
+	err = filepath.WalkDir(target, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if p == target {
+			return nil
+		}
+		empty = false
+		name, regular := d.Name(), d.Type().IsRegular()
+		rel, err := filepath.Rel(target, p)
+		if err != nil {
+			return err
+		}
+		shown := filepath.Join(dir, rel)
+		switch {
+		case name == ".git":
+			floor = "it holds " + shown + ", so it is under version control"
+		case regular && strings.HasSuffix(name, ".hcl"):
+			floor = "it holds " + shown + ", a policy, which build never writes"
+		case regular && reads[name]:
+			floor = "it holds " + shown + ", named like a file this build reads"
+		case listed != nil && extra == "" && !listed[filepath.ToSlash(rel)]:
+			extra = shown
+		}
+		if floor != "" {
+			return fs.SkipAll
+		}
 		return nil
-	}
-	if hasMarker(target) {
-		return checkListed(dir, target)
-	}
-	entries, err := os.ReadDir(target)
+	})
 	if err != nil {
 		return fmt.Errorf("writing %s: %w", dir, err)
 	}
-	if len(entries) == 0 {
+	switch {
+	case floor != "":
+		return &RefusedError{Dir: dir, Reason: floor}
+	case force:
 		return nil
+	case owned != nil:
+		return owned
+	case extra != "":
+		return &RefusedError{
+			Dir:      dir,
+			Reason:   "it holds " + extra + ", which regedge build did not write (its " + Marker + " does not list it)",
+			Forcible: true,
+		}
+	case !marked && !empty:
+		return &RefusedError{
+			Dir:      dir,
+			Reason:   "it is not empty and has no " + Marker + ": regedge build did not write it",
+			Forcible: true,
+		}
 	}
-	return &RefusedError{
-		Dir:      dir,
-		Reason:   "it is not empty and has no " + Marker + ": regedge build did not write it",
-		Forcible: true,
-	}
+	return nil
 }
 
-// maxMarker is the longest marker checkListed reads.
+// maxMarker is the longest marker readMarker reads.
 const maxMarker = 1 << 20
 
-// checkListed refuses a marked target that holds a file its marker does
-// not list. A marker without a list, from a regedge before lists, vouches
-// for the whole folder.
-func checkListed(dir, target string) error {
+// readMarker returns what target's marker lists, and its parents, or a
+// refusal of a marker no build wrote. A marker without a list, from a
+// regedge before lists, vouches for the whole folder: it returns neither.
+func readMarker(dir, target string) (map[string]bool, *RefusedError, error) {
 	f, err := os.Open(filepath.Join(target, Marker))
 	if err != nil {
-		return fmt.Errorf("writing %s: %w", dir, err)
+		return nil, nil, fmt.Errorf("writing %s: %w", dir, err)
 	}
 	defer f.Close()
 	// A build's list is a few hundred bytes; a marker far longer is not
 	// one build wrote, and is not read whole.
 	text, err := io.ReadAll(io.LimitReader(f, maxMarker+1))
 	if err != nil {
-		return fmt.Errorf("writing %s: %w", dir, err)
+		return nil, nil, fmt.Errorf("writing %s: %w", dir, err)
 	}
 	if len(text) > maxMarker {
-		return &RefusedError{Dir: dir, Reason: "its " + Marker + " is over 1 MiB, so regedge build did not write it", Forcible: true}
+		return nil, &RefusedError{Dir: dir, Reason: "its " + Marker + " is over 1 MiB, so regedge build did not write it", Forcible: true}, nil
 	}
 	list, ok := strings.CutPrefix(string(text), markerText)
 	if !ok {
-		return nil
+		return nil, nil, nil
 	}
 	listed := map[string]bool{Marker: true}
 	for _, name := range strings.Split(list, "\n") {
@@ -201,29 +214,7 @@ func checkListed(dir, target string) error {
 			listed[name] = true
 		}
 	}
-	var extra string
-	err = filepath.WalkDir(target, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(target, p)
-		if err != nil || rel == "." || listed[filepath.ToSlash(rel)] {
-			return err
-		}
-		extra = filepath.Join(dir, rel)
-		return fs.SkipAll
-	})
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", dir, err)
-	}
-	if extra != "" {
-		return &RefusedError{
-			Dir:      dir,
-			Reason:   "it holds " + extra + ", which regedge build did not write (its " + Marker + " does not list it)",
-			Forcible: true,
-		}
-	}
-	return nil
+	return listed, nil, nil
 }
 
 // hasMarker reports whether dir has build's marker file.

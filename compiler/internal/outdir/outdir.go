@@ -100,10 +100,7 @@ func Replace(dir string, files []render.File, opts Options) error {
 	for _, f := range files {
 		written = append(written, path.Base(f.Path))
 	}
-	if err := checkFloor(dir, target, opts.InputNames, written); err != nil {
-		return err
-	}
-	if err := checkOwned(dir, target, opts.Force); err != nil {
+	if err := checkTarget(dir, target, opts.InputNames, written, opts.Force); err != nil {
 		return err
 	}
 	tmp, err := writeNew(target, files)

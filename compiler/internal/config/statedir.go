@@ -4,6 +4,8 @@ import (
 	"regexp"
 
 	"github.com/hashicorp/hcl/v2"
+
+	"github.com/regedge/regedge/compiler/internal/render"
 )
 
 // defaultStateDir is where nginx keeps its runtime state (pid file, temp
@@ -16,9 +18,9 @@ const defaultStateDir = "/var/lib/regedge/nginx"
 // rendered quoted, and holds nothing that could end a directive.
 var stateDirPattern = regexp.MustCompile(`^(?:/[A-Za-z0-9_-][A-Za-z0-9._-]*)+$`)
 
-// maxStateDir leaves room for the existence check's Unix socket,
-// regedge-check.sock, whose whole path can be at most 107 bytes.
-const maxStateDir = 88
+// maxStateDir leaves room for the existence check's Unix socket, whose
+// whole path can be at most 107 bytes.
+const maxStateDir = render.NginxMaxStateDir
 
 func (d *decoder) checkStateDir(s string, r hcl.Range) {
 	if len(s) > maxStateDir || !stateDirPattern.MatchString(s) {

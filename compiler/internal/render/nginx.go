@@ -86,6 +86,10 @@ const nginxCheckSocket = "regedge-check.sock"
 // (sun_path, less its terminating NUL).
 const maxSocketPath = 107
 
+// NginxMaxStateDir is the longest state_dir that leaves room in a Unix
+// socket's path for the check hop's socket.
+const NginxMaxStateDir = maxSocketPath - len("/"+nginxCheckSocket)
+
 // Nginx renders nginx.conf and its geo table.
 func Nginx(p *plan.Plan) ([]File, error) {
 	d := nginxData{
@@ -132,7 +136,7 @@ func Nginx(p *plan.Plan) ([]File, error) {
 			URLNamesSite:  urlNamesSite(p),
 		}
 		if len(d.Check.Socket) > maxSocketPath {
-			return nil, fmt.Errorf("the existence check's socket, %s, is %d characters long; a Unix socket's path can be at most %d, so state_dir can be at most %d", d.Check.Socket, len(d.Check.Socket), maxSocketPath, maxSocketPath-len("/"+nginxCheckSocket))
+			return nil, fmt.Errorf("the existence check's socket, %s, is %d characters long; a Unix socket's path can be at most %d, so state_dir can be at most %d", d.Check.Socket, len(d.Check.Socket), maxSocketPath, NginxMaxStateDir)
 		}
 	}
 	for _, s := range p.Sites {

@@ -7484,27 +7484,30 @@ sub vcl_hit {
     return(deliver);
 }
 
-sub vcl_miss {
-#FASTLY miss
-    # The existence check asks with HEAD: Fastly would otherwise fetch the
-    # whole blob with GET.
+# The existence check's request to a mirror: HEAD, as Fastly would
+# otherwise fetch the whole blob with GET, and without the headers that
+# carry this request's decision. The annotation tells falco the
+# subroutines it runs in.
+# @scope: miss, pass
+sub regedge_check_bereq {
     set bereq.method = "HEAD";
     unset bereq.http.X-Regedge-Label;
     unset bereq.http.X-Regedge-Site;
     unset bereq.http.X-Regedge-Fallback;
     unset bereq.http.X-Regedge-Check;
+}
+
+sub vcl_miss {
+#FASTLY miss
+    call regedge_check_bereq;
     return(fetch);
 }
 
 sub vcl_pass {
 #FASTLY pass
     # A check whose last answer was no answer is not kept, and Fastly may
-    # pass the next one for a while: it asks with HEAD too.
-    set bereq.method = "HEAD";
-    unset bereq.http.X-Regedge-Label;
-    unset bereq.http.X-Regedge-Site;
-    unset bereq.http.X-Regedge-Fallback;
-    unset bereq.http.X-Regedge-Check;
+    # pass the next one for a while: it asks the same way.
+    call regedge_check_bereq;
     return(pass);
 }
 

@@ -356,8 +356,8 @@ func TestOriginForm(t *testing.T) {
 
 // TestAbsoluteForm: on every target of up to six characters from an
 // alphabet of scheme characters and separators, OriginForm reads as
-// absolute-form exactly the targets the AbsoluteForm pattern (the one the
-// targets use) matches.
+// absolute-form exactly the targets the AbsoluteForm pattern (the one
+// every target's template writes) matches.
 func TestAbsoluteForm(t *testing.T) {
 	pattern := regexp.MustCompile(AbsoluteForm)
 	const alphabet = "aZ1+.-:/_%"

@@ -54,6 +54,8 @@ type grammar struct {
 	TagsRegex       string
 	ReferrersRegex  string
 	BlobRegex       string
+	// AbsoluteFormRegex matches the start of an absolute-form target.
+	AbsoluteFormRegex string
 	// BadQueryRegex finds what rules 8 and 9 must not copy from a query.
 	BadQueryRegex string
 	MaxName       int
@@ -63,17 +65,18 @@ type grammar struct {
 
 // requestGrammar is package request's grammar, the one every target uses.
 var requestGrammar = grammar{
-	UnsafeRegex:     request.Unsafe,
-	UnsafePathRegex: request.UnsafeInPath,
-	SignatureRegex:  request.SignaturePattern,
-	ManifestRegex:   request.ManifestPattern,
-	TagsRegex:       request.TagsPattern,
-	ReferrersRegex:  request.ReferrersPattern,
-	BlobRegex:       request.BlobPattern,
-	BadQueryRegex:   request.BadQuery,
-	MaxName:         request.MaxName,
-	MaxPath:         request.MaxPath,
-	MaxQuery:        request.MaxQuery,
+	UnsafeRegex:       request.Unsafe,
+	UnsafePathRegex:   request.UnsafeInPath,
+	SignatureRegex:    request.SignaturePattern,
+	ManifestRegex:     request.ManifestPattern,
+	TagsRegex:         request.TagsPattern,
+	ReferrersRegex:    request.ReferrersPattern,
+	BlobRegex:         request.BlobPattern,
+	AbsoluteFormRegex: request.AbsoluteForm,
+	BadQueryRegex:     request.BadQuery,
+	MaxName:           request.MaxName,
+	MaxPath:           request.MaxPath,
+	MaxQuery:          request.MaxQuery,
 }
 
 // parseTemplates parses a target's templates, templates/<dir>/*.tmpl,

@@ -200,7 +200,7 @@ func HAProxy(p *plan.Plan) ([]File, error) {
 			if err != nil {
 				return nil, err
 			}
-			o.Probe = strings.TrimPrefix(before, o.Origin) + ProbeDigest + after
+			o.Probe = strings.TrimPrefix(s.BlobURL(ProbeDigest), o.Origin)
 			if !slices.ContainsFunc(d.Origins, func(x haproxyOrigin) bool { return x.Origin == o.Origin }) {
 				d.Origins = append(d.Origins, o)
 			}

@@ -131,7 +131,7 @@ type haproxyOrigin struct {
 
 type haproxyLua struct {
 	TimeoutMs, PositiveMs, NegativeMs int64
-	CacheSize                         int
+	CacheSize, GraceMs                int
 	MirrorSocket                      string
 	Origins                           []haproxyOrigin
 	provenance
@@ -238,6 +238,7 @@ func HAProxy(p *plan.Plan) ([]File, error) {
 			PositiveMs:   c.PositiveTTL.Milliseconds(),
 			NegativeMs:   c.NegativeTTL.Milliseconds(),
 			CacheSize:    max(c.CacheSize, 1),
+			GraceMs:      checkGraceMs,
 			MirrorSocket: d.MirrorSocket,
 			Origins:      d.Origins,
 			provenance:   d.provenance,

@@ -63,6 +63,12 @@ type grammar struct {
 	MaxQuery      int
 }
 
+// checkGraceMs is how much longer than the check's timeout a request waits
+// for the check it started, on the targets whose own code cuts the check
+// off (the Worker and HAProxy's Lua): the check is recorded before the
+// request gives up on it.
+const checkGraceMs = 200
+
 // requestGrammar is package request's grammar, the one every target uses.
 var requestGrammar = grammar{
 	UnsafeRegex:       request.Unsafe,

@@ -44,6 +44,7 @@ type workerData struct {
 	InfoURL           string
 	PrivacyURL        string
 	APIVersionHeader  string
+	CheckGraceMs      int
 	APIVersion        string
 	ClientHeader      string
 	TrustedHops       int
@@ -104,6 +105,7 @@ func Worker(p *plan.Plan) ([]File, error) {
 		InfoURL:           p.Registry.InfoURL,
 		PrivacyURL:        p.Registry.PrivacyURL,
 		APIVersionHeader:  request.APIVersionHeader,
+		CheckGraceMs:      checkGraceMs,
 		APIVersion:        request.APIVersion,
 		ClientHeader:      p.ClientIP.Header,
 		TrustedHops:       p.ClientIP.TrustedHops,

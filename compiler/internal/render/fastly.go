@@ -268,10 +268,6 @@ func fastlyACLs(p *plan.Plan) []fastlyACL {
 // and probed at it, and lists the origin (scheme://host[:port]) of every
 // such site with its backend.
 func fastlyBackends(p *plan.Plan) ([]fastlyBackend, []fastlyOrigin, error) {
-	used := map[string]bool{}
-	for i := range p.Labels {
-		used[p.Action(i, request.KindBlob).Site] = true
-	}
 	type hostKey struct {
 		host, port string
 		tls        bool
@@ -281,10 +277,7 @@ func fastlyBackends(p *plan.Plan) ([]fastlyBackend, []fastlyOrigin, error) {
 	var origins []fastlyOrigin
 	byHost := map[hostKey]int{}
 	byOrigin := map[string]bool{}
-	for _, s := range p.Sites {
-		if !used[s.Name] {
-			continue
-		}
+	for _, s := range blobSites(p) {
 		u, err := url.Parse(s.URL)
 		if err != nil {
 			return nil, nil, fmt.Errorf("site %s: %w", s.Name, err)

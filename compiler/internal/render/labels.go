@@ -44,3 +44,25 @@ type prefixEntry struct {
 	Prefix netip.Prefix
 	Label  string
 }
+
+// blobSites lists, in the plan's order, each site some label sends blobs
+// to.
+func blobSites(p *plan.Plan) []plan.Site {
+	used := map[string]bool{}
+	for l := range p.Labels {
+		used[p.Action(l, request.KindBlob).Site] = true
+	}
+	var sites []plan.Site
+	for _, s := range p.Sites {
+		if used[s.Name] {
+			sites = append(sites, s)
+		}
+	}
+	return sites
+}
+
+// blobSiteByLabel gives each label the name of the site its blobs go to,
+// or "".
+func blobSiteByLabel(p *plan.Plan) labelValues {
+	return byLabel(p, func(l int) string { return p.Action(l, request.KindBlob).Site })
+}

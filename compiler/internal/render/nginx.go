@@ -117,6 +117,7 @@ func Nginx(p *plan.Plan) ([]File, error) {
 		d.ClientRegex = fmt.Sprintf(`~(?:^|,)[\x20\x09]*(?<regedge_xff>%s)[\x20\x09]*(?:,[^,]*){%d}$`, request.Address, p.ClientIP.TrustedHops)
 	}
 	if c := p.Check; c != nil {
+		sites := blobSites(p)
 		d.TimeoutMs = c.Timeout.Milliseconds()
 		// A keys zone megabyte holds about 8,000 keys.
 		zone := c.CacheSize/8000 + 1
@@ -132,8 +133,8 @@ func Nginx(p *plan.Plan) ([]File, error) {
 			DownForSec:    c.DownFor.Seconds(),
 			DownForMaxSec: c.DownForMax.Seconds(),
 			Socket:        p.Nginx.StateDir + "/" + nginxCheckSocket,
-			URLRegexes:    checkURLRegexes(p),
-			URLNamesSite:  urlNamesSite(p),
+			URLRegexes:    checkURLRegexes(sites),
+			URLNamesSite:  urlNamesSite(sites),
 		}
 		if len(d.Check.Socket) > maxSocketPath {
 			return nil, fmt.Errorf("the existence check's socket, %s, is %d characters long; a Unix socket's path can be at most %d, so state_dir can be at most %d", d.Check.Socket, len(d.Check.Socket), maxSocketPath, NginxMaxStateDir)
@@ -160,7 +161,7 @@ func Nginx(p *plan.Plan) ([]File, error) {
 
 	if d.Check != nil {
 		// The site a label's blobs go to: its health is kept by name.
-		d.Maps = append(d.Maps, nginxMap{Var: "$regedge_blob_site", labelValues: byLabel(p, func(l int) string { return p.Action(l, request.KindBlob).Site })})
+		d.Maps = append(d.Maps, nginxMap{Var: "$regedge_blob_site", labelValues: blobSiteByLabel(p)})
 	}
 
 	d.Geo = geoTable(p)
@@ -196,39 +197,23 @@ func answerBytes(p *plan.Plan) int {
 }
 
 // checkURLRegexes matches each blob URL of a site some label sends blobs
-// to, in the order labels first name them, with any digest.
-func checkURLRegexes(p *plan.Plan) []string {
+// to, with any digest.
+func checkURLRegexes(sites []plan.Site) []string {
 	var out []string
-	for _, s := range checkedSites(p) {
-		before, after := p.Site(s).BlobURLParts()
+	for _, s := range sites {
+		before, after := s.BlobURLParts()
 		out = append(out, "^"+regexp.QuoteMeta(before)+"(?:"+request.Digest+")"+regexp.QuoteMeta(after)+"$")
 	}
 	return out
 }
 
-// checkedSites lists each site some label sends blobs to, in the order
-// labels first name them.
-func checkedSites(p *plan.Plan) []string {
-	var out []string
-	seen := map[string]bool{}
-	for l := range p.Labels {
-		a := p.Action(l, request.KindBlob)
-		if a.Site == "" || seen[a.Site] {
-			continue
-		}
-		seen[a.Site] = true
-		out = append(out, a.Site)
-	}
-	return out
-}
-
-// urlNamesSite reports whether no site some label sends blobs to has
-// blob URLs that start with another's (or are another's): each blob URL is
-// then at one site only.
-func urlNamesSite(p *plan.Plan) bool {
+// urlNamesSite reports whether no one of sites has blob URLs that start
+// with another's (or are another's): each blob URL is then at one site
+// only.
+func urlNamesSite(sites []plan.Site) bool {
 	var prefixes []string
-	for _, s := range checkedSites(p) {
-		before, _ := p.Site(s).BlobURLParts()
+	for _, s := range sites {
+		before, _ := s.BlobURLParts()
 		for _, other := range prefixes {
 			if strings.HasPrefix(before, other) || strings.HasPrefix(other, before) {
 				return false

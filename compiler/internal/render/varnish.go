@@ -185,7 +185,7 @@ func Varnish(p *plan.Plan) ([]File, error) {
 	d.Maps = append(d.Maps, varnishMap{
 		Sub:         "regedge_blob_site",
 		Header:      "X-Regedge-Site",
-		labelValues: byLabel(p, func(l int) string { return p.Action(l, request.KindBlob).Site }),
+		labelValues: blobSiteByLabel(p),
 	})
 	if err := varnishSites(p, &d); err != nil {
 		return nil, err
@@ -232,15 +232,8 @@ func varnishACLs(p *plan.Plan) ([]varnishACL, int) {
 // varnishSites describes each site some label sends blobs to and, when the
 // plan checks blobs, one backend per mirror host.
 func varnishSites(p *plan.Plan, d *varnishData) error {
-	used := map[string]bool{}
-	for l := range p.Labels {
-		used[p.Action(l, request.KindBlob).Site] = true
-	}
 	backends := map[string]string{}
-	for _, s := range p.Sites {
-		if !used[s.Name] {
-			continue
-		}
+	for _, s := range blobSites(p) {
 		u, err := url.Parse(s.URL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
 			return fmt.Errorf("site %s: URL %q is not an http or https URL", s.Name, s.URL)

@@ -96,7 +96,9 @@ func within(folder, path string) bool {
 // folder when the build reads the binary's embedded copy) unless build
 // writes a file of that name itself (written). Unless force is set, it
 // also refuses a folder that is not empty and either has no marker or
-// holds what its marker does not list. The folder is walked once.
+// holds what its marker does not list. The folder is walked once, and no
+// further than maxEntries: a folder that holds more (a mistyped -out such
+// as a home folder) is refused, forced or not, without reading it all.
 func checkTarget(dir, target string, names, written []string, force bool) error {
 	info, err := os.Lstat(target)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -127,7 +129,7 @@ func checkTarget(dir, target string, names, written []string, force bool) error 
 		}
 	}
 	var floor, extra string
-	empty := true
+	entries := 0
 	err = filepath.WalkDir(target, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -135,7 +137,10 @@ func checkTarget(dir, target string, names, written []string, force bool) error 
 		if p == target {
 			return nil
 		}
-		empty = false
+		if entries++; entries > maxEntries {
+			floor = fmt.Sprintf("it holds over %d files and folders, far more than regedge build writes", maxEntries)
+			return fs.SkipAll
+		}
 		name, regular := d.Name(), d.Type().IsRegular()
 		rel, err := filepath.Rel(target, p)
 		if err != nil {
@@ -173,7 +178,7 @@ func checkTarget(dir, target string, names, written []string, force bool) error 
 			Reason:   "it holds " + extra + ", which regedge build did not write (its " + Marker + " does not list it)",
 			Forcible: true,
 		}
-	case !marked && !empty:
+	case !marked && entries > 0:
 		return &RefusedError{
 			Dir:      dir,
 			Reason:   "it is not empty and has no " + Marker + ": regedge build did not write it",
@@ -182,6 +187,10 @@ func checkTarget(dir, target string, names, written []string, force bool) error 
 	}
 	return nil
 }
+
+// maxEntries is the most files and folders checkTarget looks at: a build
+// writes a dozen.
+const maxEntries = 10000
 
 // maxMarker is the longest marker readMarker reads.
 const maxMarker = 1 << 20

@@ -2,6 +2,7 @@ package outdir
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -172,6 +173,27 @@ func TestRefusesWhatBuildNeverWrites(t *testing.T) {
 	}
 	if err := Replace(dir, newFiles, Options{Force: true, InputNames: append(names, "nginx.conf")}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestRefusesAHugeFolder: a folder of more entries than any build writes
+// (a mistyped -out) is refused, forced or not, and left as it was.
+func TestRefusesAHugeFolder(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "out")
+	files := []string{Marker + "="}
+	for i := range maxEntries {
+		files = append(files, fmt.Sprintf("d%d/f%d=x", i%100, i))
+	}
+	writeTree(t, dir, files...)
+	for _, force := range []bool{false, true} {
+		err := Replace(dir, newFiles, Options{Force: force})
+		refused(t, err, false)
+		if err == nil || !strings.Contains(err.Error(), "far more than regedge build writes") {
+			t.Errorf("force %v: %v", force, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "d99", "f9999")); err != nil {
+		t.Error(err)
 	}
 }
 

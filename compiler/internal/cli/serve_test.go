@@ -37,7 +37,16 @@ type serveProcess struct {
 func startServe(t *testing.T, cdn string, args ...string) *serveProcess {
 	t.Helper()
 	override := filepath.Join(t.TempDir(), "override.hcl")
-	text := `upstream "artifact-registry" {
+	if err := os.WriteFile(override, []byte(loopbackOverride(cdn)), 0o666); err != nil {
+		t.Fatal(err)
+	}
+	return startServeWith(t, override, args...)
+}
+
+// loopbackOverride points the shipped policy's external endpoints at
+// loopback, the blob mirror of unknown clients at cdn.
+func loopbackOverride(cdn string) string {
+	return `upstream "artifact-registry" {
   endpoint = "http://127.0.0.1:9"
 }
 site "s3" {
@@ -47,9 +56,12 @@ site "cloudfront" {
   url = "` + cdn + `"
 }
 `
-	if err := os.WriteFile(override, []byte(text), 0o666); err != nil {
-		t.Fatal(err)
-	}
+}
+
+// startServeWith starts serve with the override file override and args,
+// and kills it when the test ends.
+func startServeWith(t *testing.T, override string, args ...string) *serveProcess {
+	t.Helper()
 	args = append([]string{"serve", "-override", override, "-listen", "127.0.0.1:0"}, args...)
 	cmd := exec.Command("regedge", args...)
 	stderr, err := cmd.StderrPipe()
@@ -178,17 +190,75 @@ func TestServeSIGHUPWhileStarting(t *testing.T) {
 	}
 }
 
-// TestServeSIGTERMWhileStarting stops serve while it loads its policy: it
-// exits 0 without waiting for the load, not killed half way.
+// TestServeSIGTERMWhileStarting stops serve while it loads its policy,
+// from an override that is a FIFO no one writes, so that the load never
+// ends: serve exits 0 without waiting for it.
 func TestServeSIGTERMWhileStarting(t *testing.T) {
-	s := startServe(t, "http://127.0.0.1:9")
+	fifo := filepath.Join(t.TempDir(), "override.hcl")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServeWith(t, fifo)
 	s.waitFor("loading policy")
 	s.stop()
+	log := strings.Join(s.seen, "\n")
 	for _, want := range []string{`"msg":"shutting down"`, `"msg":"stopped"`} {
-		if !strings.Contains(strings.Join(s.seen, "\n"), want) {
-			t.Errorf("no %s in serve's log:\n%s", want, strings.Join(s.seen, "\n"))
+		if !strings.Contains(log, want) {
+			t.Errorf("no %s in serve's log:\n%s", want, log)
 		}
 	}
+	if strings.Contains(log, `"msg":"listening"`) {
+		t.Errorf("serve listened, though its policy never loaded:\n%s", log)
+	}
+}
+
+// TestServeReloadThatNeverEnds reloads from an override that has become a
+// FIFO no one writes: the old policy keeps serving, further SIGHUPs queue
+// one reload behind the stuck one, and SIGTERM still stops serve with 0.
+func TestServeReloadThatNeverEnds(t *testing.T) {
+	override := filepath.Join(t.TempDir(), "override.hcl")
+	if err := os.WriteFile(override, []byte(loopbackOverride("http://127.0.0.1:9")), 0o666); err != nil {
+		t.Fatal(err)
+	}
+	s := startServeWith(t, override)
+	addr := s.waitFor("listening")["addr"].(string)
+	if err := os.Remove(override); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(override, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// The first SIGHUP's reload blocks, the next is queued behind it, and
+	// any after that find one queued.
+	if err := s.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	s.waitFor("reloading")
+	queued := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-queued:
+				return
+			case <-time.After(20 * time.Millisecond):
+				s.cmd.Process.Signal(syscall.SIGHUP)
+			}
+		}
+	}()
+	s.waitFor("a reload is already queued")
+	close(queued)
+	if strings.Count(strings.Join(s.seen, "\n"), `"msg":"reloading"`) != 1 {
+		t.Errorf("a reload began while the first was stuck:\n%s", strings.Join(s.seen, "\n"))
+	}
+	resp, err := http.Get("http://" + addr + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("/healthz during the stuck reload: %d", resp.StatusCode)
+	}
+	s.stop()
 }
 
 // TestServeLogsOnlyJSON has serve check a blob at a mirror that answers

@@ -94,11 +94,17 @@ func cmdHealthMode(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 1 {
 		ts.Fatalf("usage: healthmode MODE")
 	}
+	ts.Check(healthMirror(ts, "healthmode").set(args[0]))
+}
+
+// healthMirror is the mirror healthsites started for the script; cmd,
+// which needs it, fails the script when there is none.
+func healthMirror(ts *testscript.TestScript, cmd string) *switchMirror {
 	v, ok := healthMirrors.Load(ts)
 	if !ok {
-		ts.Fatalf("healthmode: run healthsites first")
+		ts.Fatalf("%s: run healthsites first", cmd)
 	}
-	ts.Check(v.(*switchMirror).set(args[0]))
+	return v.(*switchMirror)
 }
 
 // cmdHealthSites starts the mirror healthcheck drives, hanging until told
@@ -164,11 +170,7 @@ func cmdHealthCheck(ts *testscript.TestScript, neg bool, args []string) {
 	if err := fs.Parse(args); neg || err != nil || fs.NArg() != 1 {
 		ts.Fatalf(healthcheckUsage)
 	}
-	v, ok := healthMirrors.Load(ts)
-	if !ok {
-		ts.Fatalf("healthcheck: run healthsites first")
-	}
-	m := v.(*switchMirror)
+	m := healthMirror(ts, "healthcheck")
 	hc := &healthClient{base: strings.TrimSuffix(fs.Arg(0), "/"), header: *header, site: "http://" + m.addr}
 
 	// The site hangs. The requests of the first timeout all wait for it;

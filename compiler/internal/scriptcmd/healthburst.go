@@ -37,11 +37,7 @@ func cmdHealthBurst(ts *testscript.TestScript, neg bool, args []string) {
 	if _, err := fmt.Sscan(fs.Arg(0), &n); err != nil || n < 1 {
 		ts.Fatalf("%s: bad N %q", healthburstUsage, fs.Arg(0))
 	}
-	v, ok := healthMirrors.Load(ts)
-	if !ok {
-		ts.Fatalf("healthburst: run healthsites first")
-	}
-	m := v.(*switchMirror)
+	m := healthMirror(ts, "healthburst")
 	hc := &healthClient{base: strings.TrimSuffix(fs.Arg(1), "/"), header: *header, site: "http://" + m.addr}
 	hc.blobs.Store(healthburstBlobs + time.Now().UnixNano()%healthburstBlobs)
 

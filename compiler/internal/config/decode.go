@@ -632,7 +632,7 @@ func (d *decoder) edge(t target.Target, b *hcl.Block) {
 			}
 			if listen := d.stringList(eb.Listen, eb.ListenRange); listen != nil {
 				if t.Edge.Listen == nil {
-					d.errorf(eb.ListenRange, "Unsupported argument", "Only %s takes listen; %s's address is set where it is deployed.", listeners(), t.Name)
+					d.errorf(eb.ListenRange, "Unsupported argument", "Only %s takes listen; %s's address is set where it is deployed.", edgeNames(func(e *target.Defaults) bool { return e.Listen != nil }), t.Name)
 				} else {
 					e.Listen = listen
 					d.checkListen(t.Name, listen, eb.ListenRange)
@@ -641,7 +641,7 @@ func (d *decoder) edge(t target.Target, b *hcl.Block) {
 			if eb.ProbeStatus != nil {
 				switch {
 				case t.Edge.ProbeStatus == 0:
-					d.errorf(eb.ProbeStatusRange, "Unsupported argument", "Only %s takes probe_status, the status its health probe expects of every mirror.", probers())
+					d.errorf(eb.ProbeStatusRange, "Unsupported argument", "Only %s takes probe_status, the status its health probe expects of every mirror.", edgeNames(func(e *target.Defaults) bool { return e.ProbeStatus != 0 }))
 				case *eb.ProbeStatus < 200 || *eb.ProbeStatus > 499:
 					d.errorf(eb.ProbeStatusRange, "Invalid probe_status", "probe_status is the status with which every mirror answers the health probe (a HEAD for a blob no mirror holds): an answer, from 200 to 499; 404 by default.")
 				default:
@@ -653,22 +653,12 @@ func (d *decoder) edge(t target.Target, b *hcl.Block) {
 	d.policy.Edges = append(d.policy.Edges, e)
 }
 
-// listeners names the edge targets whose blocks take listen.
-func listeners() string {
+// edgeNames names, joined with "and", the edge targets whose defaults has
+// says take a setting.
+func edgeNames(has func(*target.Defaults) bool) string {
 	var names []string
 	for _, t := range target.Edges() {
-		if t.Edge.Listen != nil {
-			names = append(names, t.Name)
-		}
-	}
-	return strings.Join(names, " and ")
-}
-
-// probers names the edge targets whose blocks take probe_status.
-func probers() string {
-	var names []string
-	for _, t := range target.Edges() {
-		if t.Edge.ProbeStatus != 0 {
+		if has(t.Edge) {
 			names = append(names, t.Name)
 		}
 	}

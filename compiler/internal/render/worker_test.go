@@ -253,8 +253,10 @@ func TestWorkerShippedModuleSize(t *testing.T) {
 // harness runs worker.js under node on requests read as JSON from stdin,
 // one after another or all at once, and prints each answer as JSON. Its
 // fetch answers a HEAD with 200 when the URL holds a present digest, else
-// 404, after a moment; it refuses URLs holding "unreachable" and answers
-// those holding "hang" only by failing when the check's signal aborts it.
+// 404, after a moment; it refuses URLs holding "unreachable", answers
+// those holding "hang" only by failing when the check's signal aborts it,
+// and never answers those holding "stall", abort or not, so that only the
+// request's own timer ends its wait.
 const harness = `
 import worker from "./worker.mjs";
 const input = JSON.parse(await new Response(process.stdin).text());
@@ -263,6 +265,7 @@ globalThis.fetch = async (url, init) => {
   heads.push(url);
   if (init.method !== "HEAD" || init.redirect !== "manual" || !init.signal) throw new Error("bad check");
   if (url.includes("unreachable")) throw new TypeError("connection refused");
+  if (url.includes("stall")) return new Promise(() => {});
   if (url.includes("hang")) {
     return new Promise((_, reject) => {
       // node's AbortSignal.timeout does not keep node running by itself.
@@ -486,7 +489,7 @@ func TestWorkerFallsBackWhenTheSiteGivesNoAnswer(t *testing.T) {
 	p.Check.Timeout = plan.Duration(200e6)
 	east := map[string]string{"X-Forwarded-For": "10.0.0.1, 127.0.0.1"}
 	blob := "/v2/x/blobs/" + presentDigest
-	for _, site := range []string{"https://unreachable.example.com", "https://hang.example.com"} {
+	for _, site := range []string{"https://unreachable.example.com", "https://hang.example.com", "https://stall.example.com"} {
 		p.Sites[0].URL = site
 		start := time.Now()
 		got, heads := runWorker(t, p, []nodeCase{{"GET", blob, east}, {"GET", blob, east}}, []string{presentDigest}, false)
@@ -499,7 +502,8 @@ func TestWorkerFallsBackWhenTheSiteGivesNoAnswer(t *testing.T) {
 		if len(heads) != 2 {
 			t.Errorf("%s: heads = %q, want the site twice", site, heads)
 		}
-		// Each hanging check ends at the timeout.
+		// Each hanging check ends at the timeout, and each stalled one
+		// at the request's own timer.
 		if took := time.Since(start); took > 5*time.Second {
 			t.Errorf("%s: took %v", site, took)
 		}

@@ -262,8 +262,8 @@ func (c *checker) chain(body []ast.Statement) (string, []link, bool) {
 		}
 	}
 	if len(rest) > 0 {
-		c.problem("line %d: sub %s: the label chain ends at %T; want if (var.client ~ ACL) { set %s = \"LABEL\"; } else if ... to the end of the sub",
-			line(rest[0]), labelSub, rest[0], labelHeader)
+		c.problem("line %d: sub %s: the label chain ends at a statement that is not its next if; want if (var.client ~ ACL) { set %s = \"LABEL\"; } else if ... to the end of the sub",
+			line(rest[0]), labelSub, labelHeader)
 		return "", nil, false
 	}
 	n := 0

@@ -178,14 +178,7 @@ func TestServeSIGHUPWhileStarting(t *testing.T) {
 			t.Fatal("no SIGHUP was sent before serve listened")
 		}
 		s.waitFor("reloaded")
-		resp, err := http.Get("http://" + addr + "/healthz")
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("/healthz: %d", resp.StatusCode)
-		}
+		checkHealthz(t, addr)
 		s.stop()
 	}
 }
@@ -250,15 +243,21 @@ func TestServeReloadThatNeverEnds(t *testing.T) {
 	if strings.Count(strings.Join(s.seen, "\n"), `"msg":"reloading"`) != 1 {
 		t.Errorf("a reload began while the first was stuck:\n%s", strings.Join(s.seen, "\n"))
 	}
+	checkHealthz(t, addr)
+	s.stop()
+}
+
+// checkHealthz fails the test unless serve at addr answers /healthz 200.
+func checkHealthz(t *testing.T, addr string) {
+	t.Helper()
 	resp, err := http.Get("http://" + addr + "/healthz")
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("/healthz during the stuck reload: %d", resp.StatusCode)
+		t.Fatalf("/healthz: %d", resp.StatusCode)
 	}
-	s.stop()
 }
 
 // TestServeLogsOnlyJSON has serve check a blob at a mirror that answers
